@@ -1,0 +1,1 @@
+"""Embeddings, vector index, matching and LLM tasks with offline fallbacks."""

@@ -1,0 +1,1 @@
+"""The feedback domain: tables, queries and settings of requests, feedback and accounts."""

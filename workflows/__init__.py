@@ -1,0 +1,1 @@
+"""Feedback workflows, built on the durable engine in :mod:`workflows.engine`."""

@@ -1,0 +1,207 @@
+"""Group commit: the hot-path writes of many runs share one transaction.
+
+Each :class:`Write` belongs to one run and may be fenced by the lease epoch its
+executor holds: the batch first locks the fenced runs' rows and keeps only the writes
+whose epoch still matches, so a worker that lost its lease cannot write late results.
+A batch is flushed as soon as the previous one commits, so a lone write waits for no
+timer, while writes that arrive during a flush share the next transaction.
+
+Every write is idempotent (events carry a per-run unique ``key``, run inserts ignore
+conflicts), so a batch whose commit acknowledgement was lost is simply run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .._errors import DatabaseUnavailable
+from . import runs as run_queries
+from .database import Database
+from .dialect import insert_ignoring_conflicts, notify
+from .schema import events, runs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Write:
+    """One run's share of a batch.
+
+    Attributes:
+        run_id: The run written to.
+        epoch: Apply only while the run's lease epoch equals this (``None``: unfenced).
+        new_run: A run row to insert; the write is not applied if the id exists.
+        events: History rows to append.
+        run_update: Values to set on the run's row.
+        work: Extra statements, run after the above; their result is the outcome's value.
+        wake: Run ids to announce on the wake channel (PostgreSQL NOTIFY).
+        done: Run ids to announce as finished.
+    """
+
+    run_id: str
+    epoch: int | None = None
+    new_run: dict[str, Any] | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    run_update: dict[str, Any] | None = None
+    work: Callable[[AsyncConnection], Awaitable[Any]] | None = None
+    wake: tuple[str, ...] = ()
+    done: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What became of a write: ``applied`` is False when fenced out or a duplicate run."""
+
+    applied: bool
+    cancel_requested: bool = False
+    value: Any = None
+
+
+class Batcher:
+    """Collects writes and commits them in batches, one transaction at a time."""
+
+    def __init__(self, db: Database, *, max_batch: int = 512, budget: float = 60.0) -> None:
+        self._db = db
+        self._max = max_batch
+        self._budget = budget
+        self._queue: list[tuple[Write, asyncio.Future[WriteOutcome]]] = []
+        self._pending = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="workflows-batcher")
+
+    async def stop(self) -> None:
+        """Flush what is queued, then stop."""
+        if self._task is None:
+            return
+        while self._queue:
+            self._pending.set()
+            await asyncio.sleep(0.001)
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
+
+    def submit(self, write: Write) -> asyncio.Future[WriteOutcome]:
+        """Queue a write; the future resolves once its batch committed."""
+        future: asyncio.Future[WriteOutcome] = asyncio.get_running_loop().create_future()
+        self._queue.append((write, future))
+        self._pending.set()
+        return future
+
+    async def write(self, write: Write) -> WriteOutcome:
+        return await self.submit(write)
+
+    async def _loop(self) -> None:
+        while True:
+            await self._pending.wait()
+            self._pending.clear()
+            while self._queue:
+                batch, self._queue = self._queue[: self._max], self._queue[self._max :]
+                await self._flush(batch)
+
+    async def _flush(self, batch: list[tuple[Write, asyncio.Future[WriteOutcome]]]) -> None:
+        writes = [w for w, _ in batch]
+        try:
+            outcomes = await self._db.run_write(
+                lambda conn: apply_writes(conn, writes), budget=self._budget
+            )
+        except DatabaseUnavailable as exc:
+            _fail(batch, exc)
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                _fail(batch, exc)
+                return
+            log.warning("a batch of %d writes failed (%s); retrying one by one", len(batch), exc)
+            for item in batch:
+                await self._flush([item])
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)
+
+
+def _fail(batch: list[tuple[Write, asyncio.Future[WriteOutcome]]], exc: BaseException) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(exc)
+
+
+async def apply_writes(conn: AsyncConnection, writes: list[Write]) -> list[WriteOutcome]:
+    """Apply a batch of writes inside the caller's transaction."""
+    fenced = {(w.run_id, w.epoch) for w in writes if w.epoch is not None}
+    live = await lock_leases(conn, fenced) if fenced else {}
+    new_rows = [w.new_run for w in writes if w.new_run is not None]
+    inserted = await run_queries.insert_new(conn, new_rows) if new_rows else set()
+    accepted: list[Write] = []
+    outcomes: list[WriteOutcome | None] = []
+    for w in writes:
+        if (w.epoch is not None and w.run_id not in live) or (
+            w.new_run is not None and w.run_id not in inserted
+        ):
+            outcomes.append(WriteOutcome(applied=False))
+            continue
+        if w.new_run is not None:
+            inserted.discard(w.run_id)  # a second insert of the same id in this batch loses
+        accepted.append(w)
+        outcomes.append(None)
+    await _apply_accepted(conn, accepted)
+    values = {id(w): await w.work(conn) for w in accepted if w.work is not None}
+    wake = sorted({run_id for w in accepted for run_id in w.wake})
+    if wake:
+        await notify(conn, "wf_wake", ",".join(wake))
+    done = sorted({run_id for w in accepted for run_id in w.done})
+    if done:
+        await notify(conn, "wf_done", ",".join(done))
+    it = iter(accepted)
+    result: list[WriteOutcome] = []
+    for outcome in outcomes:
+        if outcome is not None:
+            result.append(outcome)
+            continue
+        w = next(it)
+        result.append(WriteOutcome(True, live.get(w.run_id, False), values.get(id(w))))
+    return result
+
+
+async def _apply_accepted(conn: AsyncConnection, accepted: list[Write]) -> None:
+    rows = [row for w in accepted for row in w.events]
+    if rows:
+        dialect = conn.dialect.name
+        await conn.execute(insert_ignoring_conflicts(dialect, events, "run_id", "key"), rows)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for w in accepted:
+        if w.run_update:
+            keys = tuple(sorted(w.run_update))
+            groups.setdefault(keys, []).append({"_rid": w.run_id, **w.run_update})
+    for keys, params in groups.items():
+        stmt = (
+            update(runs)
+            .where(runs.c.run_id == bindparam("_rid"))
+            .values({key: bindparam(key) for key in keys})
+        )
+        await conn.execute(stmt, params)
+
+
+async def lock_leases(conn: AsyncConnection, pairs: set[tuple[str, int | None]]) -> dict[str, bool]:
+    """Lock the rows of runs whose lease epoch still matches; return their cancel flags."""
+    stmt = (
+        runs.select()
+        .with_only_columns(runs.c.run_id, runs.c.cancel_requested)
+        .where(tuple_(runs.c.run_id, runs.c.lease_epoch).in_(sorted(pairs)))
+        .where(runs.c.status == "running")
+        .order_by(runs.c.run_id)
+        .with_for_update()
+    )
+    return {row.run_id: bool(row.cancel_requested) for row in await conn.execute(stmt)}

@@ -1,0 +1,186 @@
+"""Connections, transactions and transient-error retries for both dialects.
+
+SQLite gets two engines: one writer connection (every write transaction begins with
+``BEGIN IMMEDIATE`` and writes are serialized in-process, so writers never deadlock on
+lock upgrades) and a small reader pool; WAL mode lets them run side by side.
+PostgreSQL gets one pool. Foreign errors are mapped to :class:`DatabaseUnavailable`
+here, and only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from .._errors import DatabaseUnavailable, EngineError
+from .schema import metadata
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# SQLSTATE classes worth retrying: connection exceptions, serialization failures and
+# deadlocks, server shutdown/starting up, lock timeouts.
+_TRANSIENT_SQLSTATES = ("08", "40001", "40P01", "57P", "55P03", "53300")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is a database error that a retry may cure."""
+    if isinstance(exc, OSError | ConnectionError | asyncio.TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, InterfaceError):
+            return True
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if isinstance(code, str) and code.startswith(_TRANSIENT_SQLSTATES):
+            return True
+        if isinstance(exc, OperationalError):
+            text = str(exc.orig).lower()
+            return any(
+                word in text
+                for word in ("locked", "busy", "connection", "closed", "terminat", "shut")
+            )
+        orig_name = type(exc.orig).__name__
+        return "Connection" in orig_name or "CannotConnectNow" in orig_name
+    return False
+
+
+class Database:
+    """The engine's database: URL parsing, table creation, transactions, retries."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, sqlite_synchronous: str = "FULL") -> None:
+        self.url: URL = make_url(url)
+        backend = self.url.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise EngineError(
+                f"unsupported database {backend!r}: use sqlite+aiosqlite:///path.db or "
+                "postgresql+asyncpg://user@host/db"
+            )
+        self.dialect = backend
+        self._sqlite_synchronous = sqlite_synchronous
+        if backend == "sqlite":
+            self._check_sqlite_url()
+            self.writer = self._sqlite_engine(pool_size=1, immediate=True)
+            self.reader = self._sqlite_engine(pool_size=max(2, pool_size // 2), immediate=False)
+        else:
+            self.writer = create_async_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+            )
+            self.reader = self.writer
+        self._write_lock = asyncio.Lock() if backend == "sqlite" else None
+
+    def _check_sqlite_url(self) -> None:
+        if self.url.drivername != "sqlite+aiosqlite":
+            raise EngineError(f"use the async driver: sqlite+aiosqlite:///..., not {self.url}")
+        if not self.url.database or self.url.database == ":memory:":
+            raise EngineError(
+                "the engine needs a SQLite file (sqlite+aiosqlite:///path.db): an in-memory "
+                "database is neither durable nor shared between connections"
+            )
+        Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+
+    def _sqlite_engine(self, *, pool_size: int, immediate: bool) -> AsyncEngine:
+        engine = create_async_engine(
+            self.url, pool_size=pool_size, max_overflow=0, connect_args={"timeout": 30}
+        )
+        synchronous = self._sqlite_synchronous
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
+
+        return engine
+
+    async def create_tables(self) -> None:
+        """Create the engine's tables if they do not exist."""
+
+        async def create(conn: AsyncConnection) -> None:
+            await conn.run_sync(metadata.create_all)
+
+        await self.run_write(create, budget=60.0)
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+    @asynccontextmanager
+    async def _write_tx(self) -> AsyncIterator[AsyncConnection]:
+        if self._write_lock is None:
+            async with self.writer.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.writer.begin() as conn:
+            yield conn
+
+    async def run_write(
+        self, work: Callable[[AsyncConnection], Awaitable[T]], *, budget: float | None = 30.0
+    ) -> T:
+        """Run ``work`` in a write transaction, retrying transient failures.
+
+        ``work`` must be idempotent: after a lost commit acknowledgement it runs again.
+
+        Args:
+            work: The statements to run.
+            budget: Give up after this many seconds of failures (``None``: never).
+
+        Raises:
+            DatabaseUnavailable: The database kept failing past ``budget``.
+        """
+
+        async def attempt() -> T:
+            async with self._write_tx() as conn:
+                return await work(conn)
+
+        return await self.retrying(attempt, budget=budget)
+
+    async def run_read(
+        self, work: Callable[[AsyncConnection], Awaitable[T]], *, budget: float | None = 30.0
+    ) -> T:
+        """Run read-only ``work`` on a reader connection, retrying transient failures."""
+
+        async def attempt() -> T:
+            async with self.reader.connect() as conn:
+                return await work(conn)
+
+        return await self.retrying(attempt, budget=budget)
+
+    async def retrying(self, attempt: Callable[[], Awaitable[T]], *, budget: float | None) -> T:
+        """Call ``attempt`` until it succeeds or a non-transient error or budget ends it."""
+        loop = asyncio.get_running_loop()
+        give_up = None if budget is None else loop.time() + budget
+        delay = 0.05
+        while True:
+            try:
+                return await attempt()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                if give_up is not None and loop.time() + delay > give_up:
+                    raise DatabaseUnavailable(
+                        f"the database at {self.url.render_as_string(hide_password=True)} kept "
+                        f"failing for {budget:.0f}s ({type(exc).__name__}: {exc}); is it running?"
+                    ) from exc
+                log.warning("database error, retrying in %.2fs: %s", delay, exc)
+                await asyncio.sleep(delay * (0.5 + random.random() / 2))
+                delay = min(delay * 2, 2.0)

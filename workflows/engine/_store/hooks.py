@@ -1,0 +1,106 @@
+"""Queries on hooks: register a token, deliver a payload, consume it once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .dialect import insert_ignoring_conflicts
+from .schema import hook_payloads, hooks, runs
+
+
+async def register(
+    conn: AsyncConnection, token: str, run_id: str, position: int, now: float
+) -> str | None:
+    """Give ``token`` to ``run_id``; return the id of another live holder, if any."""
+    stmt = insert_ignoring_conflicts(conn.dialect.name, hooks, "token").returning(hooks.c.token)
+    row = {"token": token, "run_id": run_id, "position": position, "created_at": now}
+    if (await conn.execute(stmt, [row])).first() is not None:
+        return None
+    holder = (
+        await conn.execute(select(hooks.c.run_id).where(hooks.c.token == token))
+    ).scalar_one_or_none()
+    if holder is None or holder == run_id:  # freed meanwhile, or ours already (replay)
+        await conn.execute(
+            insert_ignoring_conflicts(conn.dialect.name, hooks, "token"), [row]
+        )
+        return None
+    return str(holder)
+
+
+async def holder_of(conn: AsyncConnection, token: str) -> str | None:
+    """The live run holding ``token``, with its row locked, or ``None``."""
+    run_id = (
+        await conn.execute(select(hooks.c.run_id).where(hooks.c.token == token))
+    ).scalar_one_or_none()
+    return None if run_id is None else str(run_id)
+
+
+async def add_payload(
+    conn: AsyncConnection, token: str, run_id: str, payload: str, now: float
+) -> int:
+    """Buffer a payload for ``token``; returns its sequence number."""
+    stmt = (
+        hook_payloads.insert()
+        .values(token=token, run_id=run_id, payload=payload, created_at=now)
+        .returning(hook_payloads.c.id)
+    )
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def take_payload(
+    conn: AsyncConnection, token: str, run_id: str, position: int, now: float
+) -> tuple[int, str | None] | None:
+    """Mark the oldest unconsumed payload of ``token`` consumed at ``position``."""
+    stmt = (
+        select(hook_payloads.c.id, hook_payloads.c.payload)
+        .where(
+            hook_payloads.c.token == token,
+            hook_payloads.c.run_id == run_id,
+            hook_payloads.c.consumed_at.is_(None),
+        )
+        .order_by(hook_payloads.c.id)
+        .limit(1)
+    )
+    row = (await conn.execute(stmt)).first()
+    if row is None:
+        return None
+    await conn.execute(
+        update(hook_payloads)
+        .where(hook_payloads.c.id == row.id)
+        .values(consumed_at=now, consumed_position=position)
+    )
+    return int(row.id), row.payload
+
+
+async def has_unconsumed(conn: AsyncConnection, run_id: str, tokens: Sequence[str]) -> bool:
+    """Whether a payload for one of ``tokens`` waits to be consumed by ``run_id``."""
+    if not tokens:
+        return False
+    stmt = select(
+        exists().where(
+            hook_payloads.c.run_id == run_id,
+            hook_payloads.c.token.in_(list(tokens)),
+            hook_payloads.c.consumed_at.is_(None),
+        )
+    )
+    return bool((await conn.execute(stmt)).scalar())
+
+
+async def list_hooks(conn: AsyncConnection, limit: int) -> Sequence[Row[Any]]:
+    """Live hooks with their run's workflow and the count of buffered payloads."""
+    pending = (
+        select(func.count())
+        .where(hook_payloads.c.token == hooks.c.token, hook_payloads.c.consumed_at.is_(None))
+        .scalar_subquery()
+    )
+    stmt = (
+        select(hooks, runs.c.workflow, runs.c.status, pending.label("buffered"))
+        .join(runs, runs.c.run_id == hooks.c.run_id)
+        .order_by(hooks.c.created_at)
+        .limit(limit)
+    )
+    return (await conn.execute(stmt)).all()

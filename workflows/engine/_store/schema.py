@@ -1,0 +1,112 @@
+"""The engine's tables, in one place (SQLAlchemy Core).
+
+Times are UTC epoch seconds (double precision): identical on both dialects, cheap to
+compare, and turned into aware datetimes only in the read models.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData()
+
+_ID = BigInteger().with_variant(Integer, "sqlite")  # INTEGER PRIMARY KEY is SQLite's rowid
+
+runs = Table(
+    "wf_runs",
+    metadata,
+    Column("run_id", String(255), primary_key=True),
+    Column("workflow", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("args", Text, nullable=False),
+    Column("result", Text),
+    Column("error", Text),
+    Column("parent_run_id", String(255)),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("updated_at", Float, nullable=False),
+    Column("completed_at", Float),
+    Column("deadline", Float),
+    # when a pending or waiting run becomes claimable; NULL: only an outside event wakes it
+    Column("wake_at", Float),
+    # ownership: the worker holding the lease, the fencing token, and its expiry
+    Column("owner", String(128)),
+    Column("lease_epoch", Integer, nullable=False, server_default=text("0")),
+    Column("lease_expires_at", Float),
+    # consecutive takeovers from dead workers without progress
+    Column("recoveries", Integer, nullable=False, server_default=text("0")),
+    Column("cancel_requested", Boolean, nullable=False, server_default=text("false")),
+)
+Index(
+    "wf_runs_due",
+    runs.c.wake_at,
+    postgresql_where=runs.c.status.in_(["pending", "waiting"]),
+    sqlite_where=runs.c.status.in_(["pending", "waiting"]),
+)
+Index(
+    "wf_runs_leased",
+    runs.c.lease_expires_at,
+    postgresql_where=runs.c.status == "running",
+    sqlite_where=runs.c.status == "running",
+)
+Index("wf_runs_created", runs.c.created_at)
+Index("wf_runs_parent", runs.c.parent_run_id)
+
+# The append-only history; rows with ``checkpoint`` true are what replay reads: one
+# outcome per position. ``key`` makes every write idempotent (retried after a lost
+# commit acknowledgement, it inserts nothing).
+events = Table(
+    "wf_events",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("run_id", String(255), nullable=False),
+    Column("key", String(160), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("position", Integer),
+    Column("name", String(255)),
+    Column("checkpoint", Boolean, nullable=False),
+    # a checkpoint whose outcome is an error (``data`` then holds the error record)
+    Column("failed", Boolean, nullable=False),
+    Column("attempt", Integer),
+    Column("at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("wake_at", Float),
+    Column("data", Text),
+)
+Index("wf_events_run_key", events.c.run_id, events.c.key, unique=True)
+
+hooks = Table(
+    "wf_hooks",
+    metadata,
+    Column("token", String(255), primary_key=True),
+    Column("run_id", String(255), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+Index("wf_hooks_run", hooks.c.run_id)
+
+hook_payloads = Table(
+    "wf_hook_payloads",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("token", String(255), nullable=False),
+    Column("run_id", String(255), nullable=False),
+    Column("payload", Text),
+    Column("created_at", Float, nullable=False),
+    Column("consumed_at", Float),
+    Column("consumed_position", Integer),
+)
+Index("wf_hook_payloads_token", hook_payloads.c.token, hook_payloads.c.id)
+Index("wf_hook_payloads_run", hook_payloads.c.run_id)
