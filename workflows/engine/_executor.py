@@ -17,6 +17,7 @@ import math
 import secrets
 import uuid as _uuid
 from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _faults, _history
@@ -283,15 +284,16 @@ class RunExecutor:
         if self._cancel:
             raise _CancelSignal
 
-    async def _commit(self, write: Write) -> WriteOutcome:
+    async def _commit(self, write: Write, *, probe: bool = False) -> WriteOutcome:
         if self._reset_recoveries:
             write.run_update = {**(write.run_update or {}), "recoveries": 0}
             self._reset_recoveries = False
-        self._inflight += 1
+        busy = 0 if probe else 1
+        self._inflight += busy
         try:
             outcome = await self._host.batcher.write(write)
         finally:
-            self._inflight -= 1
+            self._inflight -= busy
         if not outcome.applied:
             self._lost = True
             raise _LeaseLost
@@ -330,18 +332,43 @@ class RunExecutor:
         self._idle_timer = None
         self.unload()
 
-    async def _park(self, position: int, deadline: float | None, event: asyncio.Event, *, poll: bool) -> None:
-        """Wait for a poke, the deadline, or (``poll``) the poll interval."""
+    async def _wait_for(
+        self,
+        position: int,
+        deadline: float | None,
+        probe: Callable[[], Awaitable[tuple[Any] | None]],
+        *,
+        poll: bool,
+    ) -> tuple[Any] | None:
+        """Stay parked until ``probe`` finds something (its result) or ``deadline`` (None).
+
+        Probes run on every poke and, with ``poll``, every poll interval; they do not
+        count as activity, so a polling run still unloads after the idle window. A
+        probe cancelled by the unload is safe: what it takes is checkpointed with it.
+        """
         self._parked[position] = deadline
         self._state_changed()
         try:
-            timeout = math.inf if deadline is None else deadline - self._now()
-            if poll:
-                timeout = min(timeout, self._host.poll_interval)
-            await self._host.clock.wait(event, None if timeout == math.inf else timeout)
+            while True:
+                self._check_cancel()
+                event = self._poke
+                found = await probe()
+                if found is not None:
+                    return found
+                remaining = math.inf if deadline is None else deadline - self._now()
+                if remaining <= 0:
+                    return None
+                timeout = min(remaining, self._host.poll_interval) if poll else remaining
+                await self._host.clock.wait(event, None if timeout == math.inf else timeout)
         finally:
             del self._parked[position]
             self._state_changed()
+
+    async def _until(self, position: int, deadline: float) -> None:
+        async def never() -> None:
+            return None
+
+        await self._wait_for(position, deadline, never, poll=False)
 
     def _replay(self, checkpoint: _history.Checkpoint) -> Any:
         if checkpoint.failed:
@@ -356,9 +383,8 @@ class RunExecutor:
             return self._replay(recorded)
         attempt, next_at = self._history.retry_state(position)
         while True:
-            while next_at is not None and next_at > self._now():
-                self._check_cancel()
-                await self._park(position, next_at, self._poke, poll=False)
+            if next_at is not None and next_at > self._now():
+                await self._until(position, next_at)
             self._check_cancel()
             attempt += 1
             error, value, started = await self._attempt(definition, args, kwargs)
@@ -435,9 +461,8 @@ class RunExecutor:
                 name=_history.SLEEP, checkpoint=True, wake_at=deadline,
             )
             await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
-        while deadline > self._now():
-            self._check_cancel()
-            await self._park(position, deadline, self._poke, poll=False)
+        if deadline > self._now():
+            await self._until(position, deadline)
         self._record_in_background(
             event_row(self.run_id, f"p{position}.fired", EventType.SLEEP_FIRED, self._now(), position=position, name=_history.SLEEP)
         )
@@ -495,19 +520,16 @@ class RunExecutor:
             await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
         self._waits_on_tokens.add(token)
         try:
-            while True:
-                self._check_cancel()
-                event = self._poke
-                taken = await self._take_payload(token, position)
-                if taken is not None:
-                    return loads(taken)
-                if deadline is not None and deadline <= self._now():
-                    return await self._hook_timed_out(token, position)
-                await self._park(position, deadline, event, poll=True)
+            taken = await self._wait_for(
+                position, deadline, lambda: self._take_payload(token, position), poll=True
+            )
         finally:
             self._waits_on_tokens.discard(token)
+        if taken is None:
+            return await self._hook_timed_out(token, position)
+        return loads(taken[0])
 
-    async def _take_payload(self, token: str, position: int) -> str | None:
+    async def _take_payload(self, token: str, position: int) -> tuple[str] | None:
         now = self._now()
 
         async def take(conn: AsyncConnection) -> tuple[str | None] | None:
@@ -520,11 +542,10 @@ class RunExecutor:
             ))
             return (got[1],)
 
-        outcome = await self._commit(Write(self.run_id, self.claimed.epoch, work=take))
-        if outcome.value is None:
-            return None
-        _faults.hit("after_hook_consumed")
-        return outcome.value[0]
+        outcome = await self._commit(Write(self.run_id, self.claimed.epoch, work=take), probe=True)
+        if outcome.value is not None:
+            _faults.hit("after_hook_consumed")
+        return outcome.value  # type: ignore[no-any-return]
 
     async def _hook_timed_out(self, token: str, position: int) -> Any:
         error = HookTimeout(f"no payload reached hook {token!r} before its deadline")
@@ -563,20 +584,23 @@ class RunExecutor:
         if recorded is not None:
             return self._replay(recorded)
         self._waits_on_children.add(run_id)
+
+        async def probe() -> tuple[Any] | None:
+            row = await self._host.db.run_read(lambda conn: run_queries.fetch(conn, run_id))
+            if row is None:
+                raise RunNotFound(run_id)
+            if row.status not in run_queries.TERMINAL:
+                return None
+            return (await self._child_finished(position, row),)
+
         try:
-            while True:
-                self._check_cancel()
-                event = self._poke
-                row = await self._host.db.run_read(lambda conn: run_queries.fetch(conn, run_id))
-                if row is None:
-                    raise RunNotFound(run_id)
-                if row.status in run_queries.TERMINAL:
-                    return await self._child_finished(position, row)
-                await self._park(position, None, event, poll=True)
+            found = await self._wait_for(position, None, probe, poll=True)
         finally:
             self._waits_on_children.discard(run_id)
+        assert found is not None  # no deadline: only a finished child ends the wait
+        return self._replay(found[0])
 
-    async def _child_finished(self, position: int, row: Any) -> Any:
+    async def _child_finished(self, position: int, row: Any) -> _history.Checkpoint:
         failed = row.status != "completed"
         if row.status == "cancelled":
             data = json.dumps(encode_error(RunCancelled(row.run_id)))
@@ -586,8 +610,8 @@ class RunExecutor:
             self.run_id, f"p{position}", EventType.CHILD_FINISHED, self._now(), position=position,
             name=_history.CHILD_RESULT, checkpoint=True, failed=failed, data=data,
         )
-        await self._commit(Write(self.run_id, self.claimed.epoch, events=[event]))
-        return self._replay(_history.Checkpoint(position, event["type"], _history.CHILD_RESULT, data, failed))
+        await self._commit(Write(self.run_id, self.claimed.epoch, events=[event]), probe=True)
+        return _history.Checkpoint(position, event["type"], _history.CHILD_RESULT, data, failed)
 
 
 async def _any_finished(conn: AsyncConnection, run_ids: list[str]) -> bool:
