@@ -446,6 +446,7 @@ class RunExecutor:
             data=json.dumps(encode_error(error)),
         )
         await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
+        _faults.hit("after_attempt_failed", definition.name)
         log.info("step %s attempt %d failed, next in %.2fs: %r", definition.name, attempt, verdict.delay, error, extra={"run_id": self.run_id, "step": definition.name})
         return next_at
 

@@ -195,15 +195,15 @@ async def test_an_unserializable_argument_fails_at_start(engine: Engine) -> None
         await engine.start(steps_pipeline, object())
 
 
-all_started = asyncio.Event()
+gates: dict[str, asyncio.Event] = {}
 
 
 @step(max_attempts=1)
 async def steps_slow(tag: str, delay: float) -> str:
     calls["started"] += 1
     if calls["started"] == 3:
-        all_started.set()
-    await asyncio.wait_for(all_started.wait(), 5)  # run one after another, this times out
+        gates["all_started"].set()
+    await asyncio.wait_for(gates["all_started"].wait(), 5)  # run one after another, this times out
     await asyncio.sleep(delay)
     return tag
 
@@ -214,7 +214,7 @@ async def steps_parallel() -> list[str]:
 
 
 async def test_parallel_steps_run_concurrently_and_keep_call_order(engine: Engine) -> None:
-    all_started.clear()
+    gates["all_started"] = asyncio.Event()
     handle = await engine.start(steps_parallel)
     assert await handle.result(timeout=10) == ["a", "b", "c"]
     run = await engine.get_run(handle.run_id)
