@@ -29,7 +29,7 @@ EXTRAS = {"run": "", "test": "[dev]", "lint": "[dev]", "bench": "[dev,bench]"}
 
 def ensure_venv(extras: str) -> None:
     """Create the virtual environment and install the project when needed."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script may run on an older python3
         sys.exit(f"Python 3.11+ is needed; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
         print(f"creating virtual environment in {VENV}", flush=True)

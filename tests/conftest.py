@@ -53,4 +53,5 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"databases: sqlite and postgresql (CI={'true' if IN_CI else 'false'}: missing PostgreSQL {'fails' if IN_CI else 'skips loudly'})"
+    missing = "fails" if IN_CI else "skips loudly"
+    return f"databases: sqlite and postgresql (CI={IN_CI}: a missing PostgreSQL {missing})"

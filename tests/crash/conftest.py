@@ -26,7 +26,10 @@ class WorkerProcess:
         with open(log, "ab") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "tests.crash.worker_main", url, *args],
-                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err,
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=err,
             )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -76,11 +79,19 @@ def journal(tmp_path: Path) -> Callable[[], Counter[str]]:
 
 
 @pytest.fixture
-def spawn(db_url: str, tmp_path: Path, journal: Callable[[], Counter[str]]) -> Iterator[Callable[..., WorkerProcess]]:
+def spawn(
+    db_url: str, tmp_path: Path, journal: Callable[[], Counter[str]]
+) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
-    def start(*, fault: str | None = None, worker_id: str | None = None, lease_ttl: float = 1.5,
-              max_recoveries: int = 10, extra_env: dict[str, str] | None = None) -> WorkerProcess:
+    def start(
+        *,
+        fault: str | None = None,
+        worker_id: str | None = None,
+        lease_ttl: float = 1.5,
+        max_recoveries: int = 10,
+        extra_env: dict[str, str] | None = None,
+    ) -> WorkerProcess:
         args = ["--lease-ttl", str(lease_ttl), "--max-recoveries", str(max_recoveries)]
         if fault:
             args += ["--fault", fault]

@@ -82,7 +82,9 @@ async def crash_par(tag: str, delay: float) -> str:
 
 @workflow
 async def crash_parallel() -> list[str]:
-    results = await asyncio.gather(crash_par("fast1", 0.05), crash_par("fast2", 0.1), crash_par("slow", 30))
+    results = await asyncio.gather(
+        crash_par("fast1", 0.05), crash_par("fast2", 0.1), crash_par("slow", 30)
+    )
     return list(results)
 
 

@@ -46,10 +46,15 @@ async def drop_connections(url: str) -> int:
     return len(rows)
 
 
-async def test_dropping_every_connection_loses_and_duplicates_nothing(postgres_database: str) -> None:
+async def test_dropping_every_connection_loses_and_duplicates_nothing(
+    postgres_database: str,
+) -> None:
     await databases.truncate_all(postgres_database)
     executions.clear()
-    async with Engine(postgres_database, lease_ttl=30, poll_interval=0.05) as engine, engine.worker(concurrency=50):
+    async with (
+        Engine(postgres_database, lease_ttl=30, poll_interval=0.05) as engine,
+        engine.worker(concurrency=50),
+    ):
         handles = [await engine.start(restart_flow, i) for i in range(40)]
         results = asyncio.gather(*(h.result(timeout=60) for h in handles))
         dropped = 0

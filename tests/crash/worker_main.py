@@ -11,9 +11,16 @@ from workflows.engine import Engine, _faults
 
 
 async def serve(args: argparse.Namespace) -> None:
-    options = {"lease_ttl": args.lease_ttl, "idle_window": 0.2, "poll_interval": 0.1,
-               "max_recoveries": args.max_recoveries}
-    async with Engine(args.url, **options) as engine, engine.worker(concurrency=8, worker_id=args.worker_id):
+    options = {
+        "lease_ttl": args.lease_ttl,
+        "idle_window": 0.2,
+        "poll_interval": 0.1,
+        "max_recoveries": args.max_recoveries,
+    }
+    async with (
+        Engine(args.url, **options) as engine,
+        engine.worker(concurrency=8, worker_id=args.worker_id),
+    ):
         print("ready", flush=True)
         await asyncio.Event().wait()
 

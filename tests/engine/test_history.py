@@ -8,10 +8,27 @@ from workflows.engine import NonDeterminismError
 from workflows.engine._history import History
 
 
-def row(position: int, type: str, name: str, *, checkpoint: bool = False, failed: bool = False,
-        attempt: int | None = None, wake_at: float | None = None, data: str | None = None) -> SimpleNamespace:
-    return SimpleNamespace(position=position, type=type, name=name, checkpoint=checkpoint,
-                           failed=failed, attempt=attempt, wake_at=wake_at, data=data)
+def row(
+    position: int,
+    type: str,
+    name: str,
+    *,
+    checkpoint: bool = False,
+    failed: bool = False,
+    attempt: int | None = None,
+    wake_at: float | None = None,
+    data: str | None = None,
+) -> SimpleNamespace:
+    return SimpleNamespace(
+        position=position,
+        type=type,
+        name=name,
+        checkpoint=checkpoint,
+        failed=failed,
+        attempt=attempt,
+        wake_at=wake_at,
+        data=data,
+    )
 
 
 def test_replay_returns_the_checkpoint_at_each_position() -> None:
@@ -31,10 +48,13 @@ def test_a_different_step_at_a_recorded_position_names_both() -> None:
 
 
 def test_failed_attempts_carry_the_attempt_count_and_next_time() -> None:
-    history = History.from_rows("r1", [
-        row(2, "step_failed", "charge", attempt=1, wake_at=10.0),
-        row(2, "step_failed", "charge", attempt=2, wake_at=20.0),
-    ])
+    history = History.from_rows(
+        "r1",
+        [
+            row(2, "step_failed", "charge", attempt=1, wake_at=10.0),
+            row(2, "step_failed", "charge", attempt=2, wake_at=20.0),
+        ],
+    )
     assert history.retry_state(2) == (2, 20.0)
     assert history.checkpoint(2, "charge") is None
     with pytest.raises(NonDeterminismError):

@@ -23,7 +23,9 @@ def test_fatal_errors_never_retry() -> None:
 
 
 def test_retry_after_overrides_backoff() -> None:
-    verdict = decide(RetryPolicy(max_attempts=5, backoff=100), 1, RetryableError("later", retry_after=2.5))
+    verdict = decide(
+        RetryPolicy(max_attempts=5, backoff=100), 1, RetryableError("later", retry_after=2.5)
+    )
     assert not verdict.give_up and verdict.delay == 2.5
 
 

@@ -20,7 +20,7 @@ from ._executor import encode_args, new_run_row
 from ._handle import RunHandle
 from ._history import EventType, event_row
 from ._listener import Listener
-from ._records import EventRecord, HookRecord, RunRecord, RunStatus, as_datetime, steps_from_events
+from ._records import EventRecord, HookRecord, RunRecord, RunStatus, at, steps_from_events
 from ._serialization import decode_error, dumps, encode_error, loads
 from ._store import Batcher, Database, Write
 from ._store import hooks as hook_queries
@@ -28,6 +28,7 @@ from ._store import runs as run_queries
 from ._store.dialect import notify
 from ._store.leases import Claimed
 from ._store.schema import events
+from ._store.schema import runs as runs_table
 from ._worker import Worker
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,9 @@ class Engine:
         await self._batcher.stop()
         await self._db.dispose()
 
-    def worker(self, concurrency: int = 10, *, max_parked: int = 256, worker_id: str | None = None) -> Worker:
+    def worker(
+        self, concurrency: int = 10, *, max_parked: int = 256, worker_id: str | None = None
+    ) -> Worker:
         """An in-process worker, to use as ``async with engine.worker(...)``.
 
         Args:
@@ -127,7 +130,11 @@ class Engine:
     # -- starting and steering runs -------------------------------------------------------
 
     async def start(
-        self, workflow_fn_or_name: Callable[..., Awaitable[Any]] | str, *args: Any, run_id: str | None = None, **kwargs: Any
+        self,
+        workflow_fn_or_name: Callable[..., Awaitable[Any]] | str,
+        *args: Any,
+        run_id: str | None = None,
+        **kwargs: Any,
     ) -> RunHandle:
         """Start a run, or find the one already started under ``run_id``.
 
@@ -146,13 +153,32 @@ class Engine:
         row = new_run_row(run_id, definition, encode_args(definition, args, kwargs), now)
         worker = next((w for w in self._workers if w.free > 0), None)
         if worker is not None:  # hand it straight to a local worker: no claim round trip
-            row.update(status="running", owner=worker.id, lease_epoch=1, wake_at=None,
-                       lease_expires_at=now + self.options.lease_ttl, started_at=now)
+            row.update(
+                status="running",
+                owner=worker.id,
+                lease_epoch=1,
+                wake_at=None,
+                lease_expires_at=now + self.options.lease_ttl,
+                started_at=now,
+            )
         created = event_row(run_id, "created", EventType.RUN_CREATED, now)
         write = Write(run_id, new_run=row, events=[created], wake=() if worker else (run_id,))
         outcome = await self._batcher.write(write)
         if outcome.applied and worker is not None:
-            worker.adopt(Claimed(run_id, definition.name, row["args"], 1, None, now, row["deadline"], True, False, 0))
+            worker.adopt(
+                Claimed(
+                    run_id,
+                    definition.name,
+                    row["args"],
+                    1,
+                    None,
+                    now,
+                    row["deadline"],
+                    True,
+                    False,
+                    0,
+                )
+            )
         elif outcome.applied:
             self._kick_workers()
         return RunHandle(run_id, engine=self)
@@ -179,9 +205,16 @@ class Engine:
             if row is None or row.status in run_queries.TERMINAL:
                 return None
             seq = await hook_queries.add_payload(conn, token, row.run_id, data, now)
-            await run_queries.append_event(conn, event_row(
-                row.run_id, f"hook-{seq}", EventType.HOOK_RECEIVED, now, data=json.dumps({"token": token})
-            ))
+            await run_queries.append_event(
+                conn,
+                event_row(
+                    row.run_id,
+                    f"hook-{seq}",
+                    EventType.HOOK_RECEIVED,
+                    now,
+                    data=json.dumps({"token": token}),
+                ),
+            )
             await run_queries.wake(conn, row.run_id, now)
             return str(row.run_id)
 
@@ -216,13 +249,29 @@ class Engine:
         if status.finished:
             return status
         if status == RunStatus.RUNNING:
-            await conn.execute(update(run_queries.runs).where(run_queries.runs.c.run_id == run_id).values(cancel_requested=True, updated_at=now))
-            await run_queries.append_event(conn, event_row(run_id, f"cancel-{_uuid.uuid4().hex[:12]}", EventType.RUN_CANCEL_REQUESTED, now))
+            await conn.execute(
+                update(runs_table)
+                .where(runs_table.c.run_id == run_id)
+                .values(cancel_requested=True, updated_at=now)
+            )
+            await run_queries.append_event(
+                conn,
+                event_row(
+                    run_id, f"cancel-{_uuid.uuid4().hex[:12]}", EventType.RUN_CANCEL_REQUESTED, now
+                ),
+            )
             await notify(conn, "wf_cancel", run_id)
             return status
         error = json.dumps(encode_error(RunCancelled(run_id)))
-        await conn.execute(update(run_queries.runs).where(run_queries.runs.c.run_id == run_id).values(**run_queries.finish_values("cancelled", now, error=error)))
-        await run_queries.append_event(conn, event_row(run_id, "finished", EventType.RUN_CANCELLED, now, failed=True, data=error))
+        await conn.execute(
+            update(runs_table)
+            .where(runs_table.c.run_id == run_id)
+            .values(**run_queries.finish_values("cancelled", now, error=error))
+        )
+        await run_queries.append_event(
+            conn,
+            event_row(run_id, "finished", EventType.RUN_CANCELLED, now, failed=True, data=error),
+        )
         await run_queries.after_finish(conn, run_id, row.parent_run_id, now)
         await notify(conn, "wf_done", run_id)
         return RunStatus.CANCELLED
@@ -247,21 +296,48 @@ class Engine:
         if row is None:
             raise RunNotFound(run_id)
         if row.status not in ("failed", "cancelled", "crashed"):
-            raise InvalidRunState(f"run {run_id!r} is {row.status}; only failed, cancelled or crashed runs can be retried")
+            raise InvalidRunState(
+                f"run {run_id!r} is {row.status}; only failed, cancelled or crashed runs "
+                "can be retried"
+            )
         failed_positions = select(events.c.position).where(
-            events.c.run_id == run_id, events.c.checkpoint.is_(True), events.c.failed.is_(True), events.c.type == EventType.STEP_FAILED.value
+            events.c.run_id == run_id,
+            events.c.checkpoint.is_(True),
+            events.c.failed.is_(True),
+            events.c.type == EventType.STEP_FAILED.value,
         )
-        superseded = (events.c.run_id == run_id) & (
-            events.c.position.in_(failed_positions.scalar_subquery()) | (events.c.key == "finished")
-        ) & events.c.key.not_like("%~%")
-        await conn.execute(update(events).where(superseded).values(key=events.c.key + "~" + _uuid.uuid4().hex[:8], checkpoint=False))
+        superseded = (
+            (events.c.run_id == run_id)
+            & (
+                events.c.position.in_(failed_positions.scalar_subquery())
+                | (events.c.key == "finished")
+            )
+            & events.c.key.not_like("%~%")
+        )
         await conn.execute(
-            update(run_queries.runs).where(run_queries.runs.c.run_id == run_id).values(
-                status="pending", wake_at=now, updated_at=now, completed_at=None, result=None, error=None,
-                cancel_requested=False, recoveries=0, owner=None, lease_expires_at=None,
+            update(events)
+            .where(superseded)
+            .values(key=events.c.key + "~" + _uuid.uuid4().hex[:8], checkpoint=False)
+        )
+        await conn.execute(
+            update(runs_table)
+            .where(runs_table.c.run_id == run_id)
+            .values(
+                status="pending",
+                wake_at=now,
+                updated_at=now,
+                completed_at=None,
+                result=None,
+                error=None,
+                cancel_requested=False,
+                recoveries=0,
+                owner=None,
+                lease_expires_at=None,
             )
         )
-        await run_queries.append_event(conn, event_row(run_id, f"retried-{_uuid.uuid4().hex[:12]}", EventType.RUN_RETRIED, now))
+        await run_queries.append_event(
+            conn, event_row(run_id, f"retried-{_uuid.uuid4().hex[:12]}", EventType.RUN_RETRIED, now)
+        )
         await notify(conn, "wf_wake", run_id)
 
     # -- reading runs -------------------------------------------------------------------
@@ -277,31 +353,56 @@ class Engine:
             row = await run_queries.fetch(conn, run_id)
             if row is None:
                 raise RunNotFound(run_id)
-            rows = list((await conn.execute(select(events).where(events.c.run_id == run_id).order_by(events.c.id))).all())
-            children = await run_queries.list_runs(conn, status=None, workflow=None, parent=run_id, limit=10_000)
+            rows = list(
+                (
+                    await conn.execute(
+                        select(events).where(events.c.run_id == run_id).order_by(events.c.id)
+                    )
+                ).all()
+            )
+            children = await run_queries.list_runs(
+                conn, status=None, workflow=None, parent=run_id, limit=10_000
+            )
             history = tuple(
-                EventRecord(r.id, r.type, as_datetime(r.at), r.position, r.name, r.attempt, r.data)  # type: ignore[arg-type]
+                EventRecord(r.id, r.type, at(r.at), r.position, r.name, r.attempt, r.data)
                 for r in rows
             )
-            return RunRecord.from_row(row, steps=steps_from_events(rows), events=history,
-                                      children=tuple(sorted(c.run_id for c in children)))
+            return RunRecord.from_row(
+                row,
+                steps=steps_from_events(rows),
+                events=history,
+                children=tuple(sorted(c.run_id for c in children)),
+            )
 
         return await self._db.run_read(read)
 
     async def list_runs(
-        self, *, status: RunStatus | str | Sequence[RunStatus | str] | None = None, workflow: str | None = None,
-        parent: str | None = None, limit: int = 100,
+        self,
+        *,
+        status: RunStatus | str | Sequence[RunStatus | str] | None = None,
+        workflow: str | None = None,
+        parent: str | None = None,
+        limit: int = 100,
     ) -> list[RunRecord]:
         """Runs, newest first, without steps or events (use :meth:`get_run` for those)."""
         statuses = [status] if isinstance(status, str) else list(status or [])
-        rows = await self._db.run_read(lambda conn: run_queries.list_runs(
-            conn, status=[str(RunStatus(s)) for s in statuses], workflow=workflow, parent=parent, limit=limit))
+        rows = await self._db.run_read(
+            lambda conn: run_queries.list_runs(
+                conn,
+                status=[str(RunStatus(s)) for s in statuses],
+                workflow=workflow,
+                parent=parent,
+                limit=limit,
+            )
+        )
         return [RunRecord.from_row(row) for row in rows]
 
     async def list_hooks(self, limit: int = 100) -> list[HookRecord]:
         """Live hooks, oldest first, with the count of payloads waiting in each."""
         rows = await self._db.run_read(lambda conn: hook_queries.list_hooks(conn, limit))
-        return [HookRecord(r.token, r.run_id, r.workflow, as_datetime(r.created_at), r.buffered) for r in rows]  # type: ignore[arg-type]
+        return [
+            HookRecord(r.token, r.run_id, r.workflow, at(r.created_at), r.buffered) for r in rows
+        ]
 
     # -- for RunHandle --------------------------------------------------------------------
 

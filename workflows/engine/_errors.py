@@ -185,7 +185,7 @@ class DatabaseUnavailable(EngineError):
     """The database kept failing past the engine's retry budget."""
 
 
-class _Signal(BaseException):  # noqa: N818 - an internal signal, not an error
+class _Signal(BaseException):
     """Base of internal signals that unwind a workflow coroutine."""
 
 

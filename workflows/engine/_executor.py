@@ -16,8 +16,8 @@ import logging
 import math
 import secrets
 import uuid as _uuid
-from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _faults, _history
@@ -42,6 +42,7 @@ from ._store import Write, WriteOutcome
 from ._store import hooks as hook_queries
 from ._store import leases as lease_queries
 from ._store import runs as run_queries
+from ._store.schema import runs as runs_table
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -89,13 +90,17 @@ def new_run_row(
 
 
 def encode_args(definition: WorkflowDef, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-    return dumps({"args": list(args), "kwargs": kwargs}, f"arguments of workflow {definition.name!r}")
+    return dumps(
+        {"args": list(args), "kwargs": kwargs}, f"arguments of workflow {definition.name!r}"
+    )
 
 
 class RunExecutor:
     """Runs one claimed run's workflow code; implements the ``RunContext`` protocol."""
 
-    def __init__(self, host: ExecutorHost, claimed: Claimed, definition: WorkflowDef, history: History) -> None:
+    def __init__(
+        self, host: ExecutorHost, claimed: Claimed, definition: WorkflowDef, history: History
+    ) -> None:
         self._host = host
         self.claimed = claimed
         self._def = definition
@@ -111,7 +116,9 @@ class RunExecutor:
         self._idle_timer: asyncio.TimerHandle | None = None
         self._waits_on_tokens: set[str] = set()
         self._waits_on_children: set[str] = set()
-        self._has_hooks = any(c.type == EventType.HOOK_CREATED for c in history.checkpoints.values())
+        self._has_hooks = any(
+            c.type == EventType.HOOK_CREATED for c in history.checkpoints.values()
+        )
         self._reset_recoveries = claimed.recoveries > 0
         self._background: set[asyncio.Future[WriteOutcome]] = set()
         self._unload_deadlines: list[float | None] = []
@@ -180,7 +187,9 @@ class RunExecutor:
             await self._hand_back()
             raise
         except (_LeaseLost, DatabaseUnavailable) as exc:
-            log.info("run %s stopped on this worker: %r", self.run_id, exc, extra={"run_id": self.run_id})
+            log.info(
+                "run %s stopped on this worker: %r", self.run_id, exc, extra={"run_id": self.run_id}
+            )
         except _CancelSignal:
             await self._finish("cancelled", error=RunCancelled(self.run_id))
         except Exception as exc:
@@ -204,7 +213,9 @@ class RunExecutor:
                 ) from None
             raise
 
-    async def _finish(self, status: str, *, result: Any = None, error: BaseException | None = None) -> None:
+    async def _finish(
+        self, status: str, *, result: Any = None, error: BaseException | None = None
+    ) -> None:
         now = self._host.clock.time()
         result_text = None
         if error is None:
@@ -222,7 +233,14 @@ class RunExecutor:
         async def work(conn: AsyncConnection) -> None:
             await run_queries.after_finish(conn, self.run_id, parent, now)
 
-        event = event_row(self.run_id, "finished", kind, now, failed=error is not None, data=error_text or result_text)
+        event = event_row(
+            self.run_id,
+            "finished",
+            kind,
+            now,
+            failed=error is not None,
+            data=error_text or result_text,
+        )
         write = Write(
             self.run_id,
             self.claimed.epoch,
@@ -249,12 +267,21 @@ class RunExecutor:
         async def recheck(conn: AsyncConnection) -> None:
             # the row is locked by the fence: a delivery either committed before this
             # check (seen here) or waits for this commit and then sees 'waiting'
-            if await hook_queries.has_unconsumed(conn, self.run_id, tokens) or await _any_finished(conn, children):
+            if await hook_queries.has_unconsumed(conn, self.run_id, tokens) or await _any_finished(
+                conn, children
+            ):
                 await conn.execute(
-                    run_queries.runs.update().where(run_queries.runs.c.run_id == self.run_id).values(wake_at=now)
+                    runs_table.update()
+                    .where(runs_table.c.run_id == self.run_id)
+                    .values(wake_at=now)
                 )
 
-        write = Write(self.run_id, self.claimed.epoch, run_update=lease_queries.release_values(now, wake_at), work=recheck)
+        write = Write(
+            self.run_id,
+            self.claimed.epoch,
+            run_update=lease_queries.release_values(now, wake_at),
+            work=recheck,
+        )
         try:
             await self._commit(write)
         except (_LeaseLost, DatabaseUnavailable):
@@ -264,7 +291,9 @@ class RunExecutor:
     async def _hand_back(self) -> None:
         """The worker is stopping: make the run claimable again at once."""
         now = self._host.clock.time()
-        write = Write(self.run_id, self.claimed.epoch, run_update=lease_queries.release_values(now, now))
+        write = Write(
+            self.run_id, self.claimed.epoch, run_update=lease_queries.release_values(now, now)
+        )
         try:
             await asyncio.shield(self._host.batcher.write(write))
         except Exception as exc:  # the lease will expire and another worker recovers it
@@ -377,7 +406,9 @@ class RunExecutor:
 
     # -- durable calls (the RunContext protocol) -------------------------------------------
 
-    async def run_step(self, definition: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def run_step(
+        self, definition: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         position, recorded = self._next(definition.name)
         if recorded is not None:
             return self._replay(recorded)
@@ -392,7 +423,9 @@ class RunExecutor:
                 return await self._step_succeeded(definition, position, attempt, started, value)
             next_at = await self._step_failed(definition, position, attempt, started, error)
 
-    async def _attempt(self, definition: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[BaseException | None, Any, float]:
+    async def _attempt(
+        self, definition: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[BaseException | None, Any, float]:
         started = self._now()
         self._inflight += 1
         token = bind(None)
@@ -408,21 +441,33 @@ class RunExecutor:
             unbind(token)
             self._inflight -= 1
 
-    async def _step_succeeded(self, definition: StepDef, position: int, attempt: int, started: float, value: Any) -> Any:
+    async def _step_succeeded(
+        self, definition: StepDef, position: int, attempt: int, started: float, value: Any
+    ) -> Any:
         try:
             data = dumps(value, f"result of step {definition.name!r}")
         except SerializationError as exc:
             await self._step_failed(definition, position, attempt, started, exc)  # raises
             raise
         row = event_row(
-            self.run_id, f"p{position}", EventType.STEP_COMPLETED, self._now(), position=position,
-            name=definition.name, checkpoint=True, attempt=attempt, started_at=started, data=data,
+            self.run_id,
+            f"p{position}",
+            EventType.STEP_COMPLETED,
+            self._now(),
+            position=position,
+            name=definition.name,
+            checkpoint=True,
+            attempt=attempt,
+            started_at=started,
+            data=data,
         )
         await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
         _faults.hit("after_step_committed", definition.name)
         return loads(data)
 
-    async def _step_failed(self, definition: StepDef, position: int, attempt: int, started: float, error: BaseException) -> float:
+    async def _step_failed(
+        self, definition: StepDef, position: int, attempt: int, started: float, error: BaseException
+    ) -> float:
         """Record a failed attempt; raise if it was the last, else return the next time."""
         now = self._now()
         verdict = decide(definition.policy, attempt, error)
@@ -433,21 +478,43 @@ class RunExecutor:
             if not isinstance(error, FatalError | SerializationError):
                 final = StepRetriesExhausted(definition.name, attempt, error)
             row = event_row(
-                self.run_id, f"p{position}", EventType.STEP_FAILED, now, position=position,
-                name=definition.name, checkpoint=True, failed=True, attempt=attempt,
-                started_at=started, data=json.dumps(encode_error(final)),
+                self.run_id,
+                f"p{position}",
+                EventType.STEP_FAILED,
+                now,
+                position=position,
+                name=definition.name,
+                checkpoint=True,
+                failed=True,
+                attempt=attempt,
+                started_at=started,
+                data=json.dumps(encode_error(final)),
             )
             await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
             raise final
         next_at = now + verdict.delay
         row = event_row(
-            self.run_id, f"p{position}.a{attempt}", EventType.STEP_FAILED, now, position=position,
-            name=definition.name, attempt=attempt, started_at=started, wake_at=next_at,
+            self.run_id,
+            f"p{position}.a{attempt}",
+            EventType.STEP_FAILED,
+            now,
+            position=position,
+            name=definition.name,
+            attempt=attempt,
+            started_at=started,
+            wake_at=next_at,
             data=json.dumps(encode_error(error)),
         )
         await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
         _faults.hit("after_attempt_failed", definition.name)
-        log.info("step %s attempt %d failed, next in %.2fs: %r", definition.name, attempt, verdict.delay, error, extra={"run_id": self.run_id, "step": definition.name})
+        log.info(
+            "step %s attempt %d failed, next in %.2fs: %r",
+            definition.name,
+            attempt,
+            verdict.delay,
+            error,
+            extra={"run_id": self.run_id, "step": definition.name},
+        )
         return next_at
 
     async def sleep(self, seconds: float) -> None:
@@ -458,14 +525,27 @@ class RunExecutor:
             self._check_cancel()
             deadline = self._now() + max(0.0, seconds)
             row = event_row(
-                self.run_id, f"p{position}", EventType.SLEEP_SCHEDULED, self._now(), position=position,
-                name=_history.SLEEP, checkpoint=True, wake_at=deadline,
+                self.run_id,
+                f"p{position}",
+                EventType.SLEEP_SCHEDULED,
+                self._now(),
+                position=position,
+                name=_history.SLEEP,
+                checkpoint=True,
+                wake_at=deadline,
             )
             await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
         if deadline > self._now():
             await self._until(position, deadline)
         self._record_in_background(
-            event_row(self.run_id, f"p{position}.fired", EventType.SLEEP_FIRED, self._now(), position=position, name=_history.SLEEP)
+            event_row(
+                self.run_id,
+                f"p{position}.fired",
+                EventType.SLEEP_FIRED,
+                self._now(),
+                position=position,
+                name=_history.SLEEP,
+            )
         )
 
     def now(self) -> datetime:
@@ -481,7 +561,16 @@ class RunExecutor:
         value = make()
         data = dumps(value, name)
         self._record_in_background(
-            event_row(self.run_id, f"p{position}", EventType.VALUE_RECORDED, self._now(), position=position, name=name, checkpoint=True, data=data)
+            event_row(
+                self.run_id,
+                f"p{position}",
+                EventType.VALUE_RECORDED,
+                self._now(),
+                position=position,
+                name=name,
+                checkpoint=True,
+                data=data,
+            )
         )
         return value
 
@@ -497,11 +586,25 @@ class RunExecutor:
         async def register(conn: AsyncConnection) -> str | None:
             holder = await hook_queries.register(conn, chosen, self.run_id, position, now)
             failed = holder is not None
-            data = json.dumps(encode_error(HookConflict(chosen, holder))) if holder else dumps(chosen, "hook token")
-            await run_queries.append_event(conn, event_row(
-                self.run_id, f"p{position}", EventType.HOOK_CREATED, now, position=position,
-                name=_history.CREATE_HOOK, checkpoint=True, failed=failed, data=data,
-            ))
+            data = (
+                json.dumps(encode_error(HookConflict(chosen, holder)))
+                if holder
+                else dumps(chosen, "hook token")
+            )
+            await run_queries.append_event(
+                conn,
+                event_row(
+                    self.run_id,
+                    f"p{position}",
+                    EventType.HOOK_CREATED,
+                    now,
+                    position=position,
+                    name=_history.CREATE_HOOK,
+                    checkpoint=True,
+                    failed=failed,
+                    data=data,
+                ),
+            )
             return holder
 
         outcome = await self._commit(Write(self.run_id, self.claimed.epoch, work=register))
@@ -517,7 +620,15 @@ class RunExecutor:
         deadline = self._history.deadline(position)
         if deadline is None and timeout is not None:
             deadline = self._now() + timeout
-            row = event_row(self.run_id, f"p{position}.wait", EventType.HOOK_WAITING, self._now(), position=position, name=_history.WAIT_HOOK, wake_at=deadline)
+            row = event_row(
+                self.run_id,
+                f"p{position}.wait",
+                EventType.HOOK_WAITING,
+                self._now(),
+                position=position,
+                name=_history.WAIT_HOOK,
+                wake_at=deadline,
+            )
             await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
         self._waits_on_tokens.add(token)
         try:
@@ -537,10 +648,20 @@ class RunExecutor:
             got = await hook_queries.take_payload(conn, token, self.run_id, position, now)
             if got is None:
                 return None
-            await run_queries.append_event(conn, event_row(
-                self.run_id, f"p{position}", EventType.HOOK_CONSUMED, now, position=position,
-                name=_history.WAIT_HOOK, checkpoint=True, attempt=got[0], data=got[1],
-            ))
+            await run_queries.append_event(
+                conn,
+                event_row(
+                    self.run_id,
+                    f"p{position}",
+                    EventType.HOOK_CONSUMED,
+                    now,
+                    position=position,
+                    name=_history.WAIT_HOOK,
+                    checkpoint=True,
+                    attempt=got[0],
+                    data=got[1],
+                ),
+            )
             return (got[1],)
 
         outcome = await self._commit(Write(self.run_id, self.claimed.epoch, work=take), probe=True)
@@ -551,13 +672,26 @@ class RunExecutor:
     async def _hook_timed_out(self, token: str, position: int) -> Any:
         error = HookTimeout(f"no payload reached hook {token!r} before its deadline")
         row = event_row(
-            self.run_id, f"p{position}", EventType.HOOK_TIMED_OUT, self._now(), position=position,
-            name=_history.WAIT_HOOK, checkpoint=True, failed=True, data=json.dumps(encode_error(error)),
+            self.run_id,
+            f"p{position}",
+            EventType.HOOK_TIMED_OUT,
+            self._now(),
+            position=position,
+            name=_history.WAIT_HOOK,
+            checkpoint=True,
+            failed=True,
+            data=json.dumps(encode_error(error)),
         )
         await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
         raise error
 
-    async def start_child(self, definition: WorkflowDef, args: tuple[Any, ...], kwargs: dict[str, Any], run_id: str | None) -> str:
+    async def start_child(
+        self,
+        definition: WorkflowDef,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        run_id: str | None,
+    ) -> str:
         name = _history.start_child_name(definition.name)
         position, recorded = self._next(name)
         if recorded is not None:
@@ -565,15 +699,35 @@ class RunExecutor:
         self._check_cancel()
         child_id = run_id or f"{self.run_id}:{position}"
         now = self._now()
-        row = new_run_row(child_id, definition, encode_args(definition, args, kwargs), now, parent=self.run_id)
+        row = new_run_row(
+            child_id, definition, encode_args(definition, args, kwargs), now, parent=self.run_id
+        )
 
         async def create(conn: AsyncConnection) -> None:
             if await run_queries.insert_new(conn, [row]):
-                await run_queries.append_event(conn, event_row(child_id, "created", EventType.RUN_CREATED, now, data=json.dumps({"parent": self.run_id})))
-            await run_queries.append_event(conn, event_row(
-                self.run_id, f"p{position}", EventType.CHILD_STARTED, now, position=position,
-                name=name, checkpoint=True, data=dumps(child_id, "child run id"),
-            ))
+                await run_queries.append_event(
+                    conn,
+                    event_row(
+                        child_id,
+                        "created",
+                        EventType.RUN_CREATED,
+                        now,
+                        data=json.dumps({"parent": self.run_id}),
+                    ),
+                )
+            await run_queries.append_event(
+                conn,
+                event_row(
+                    self.run_id,
+                    f"p{position}",
+                    EventType.CHILD_STARTED,
+                    now,
+                    position=position,
+                    name=name,
+                    checkpoint=True,
+                    data=dumps(child_id, "child run id"),
+                ),
+            )
 
         await self._commit(Write(self.run_id, self.claimed.epoch, work=create, wake=(child_id,)))
         _faults.hit("after_child_started")
@@ -608,8 +762,15 @@ class RunExecutor:
         else:
             data = row.error if failed else row.result
         event = event_row(
-            self.run_id, f"p{position}", EventType.CHILD_FINISHED, self._now(), position=position,
-            name=_history.CHILD_RESULT, checkpoint=True, failed=failed, data=data,
+            self.run_id,
+            f"p{position}",
+            EventType.CHILD_FINISHED,
+            self._now(),
+            position=position,
+            name=_history.CHILD_RESULT,
+            checkpoint=True,
+            failed=failed,
+            data=data,
         )
         await self._commit(Write(self.run_id, self.claimed.epoch, events=[event]), probe=True)
         return _history.Checkpoint(position, event["type"], _history.CHILD_RESULT, data, failed)
@@ -620,6 +781,10 @@ async def _any_finished(conn: AsyncConnection, run_ids: list[str]) -> bool:
         return False
     from sqlalchemy import select
 
-    table = run_queries.runs
-    stmt = select(table.c.run_id).where(table.c.run_id.in_(run_ids), table.c.status.in_(run_queries.TERMINAL)).limit(1)
+    table = runs_table
+    stmt = (
+        select(table.c.run_id)
+        .where(table.c.run_id.in_(run_ids), table.c.status.in_(run_queries.TERMINAL))
+        .limit(1)
+    )
     return (await conn.execute(stmt)).first() is not None

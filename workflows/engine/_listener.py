@@ -8,6 +8,7 @@ poll interval. The listener reconnects with back-off.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -33,10 +34,8 @@ class Listener:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     def _deliver(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
@@ -54,7 +53,7 @@ class Listener:
             try:
                 conn = await asyncpg.connect(self._dsn)
                 lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c: lost.set())
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 for channel in CHANNELS:
                     await conn.add_listener(channel, self._deliver)
                 delay = 0.1

@@ -24,7 +24,17 @@ class RunStatus(StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.CRASHED)
+        return self in (
+            RunStatus.COMPLETED,
+            RunStatus.FAILED,
+            RunStatus.CANCELLED,
+            RunStatus.CRASHED,
+        )
+
+
+def at(seconds: float) -> datetime:
+    """Epoch seconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def as_datetime(seconds: float | None) -> datetime | None:
@@ -93,8 +103,8 @@ class RunRecord:
             run_id=row.run_id,
             workflow=row.workflow,
             status=RunStatus(row.status),
-            created_at=as_datetime(row.created_at),  # type: ignore[arg-type]
-            updated_at=as_datetime(row.updated_at),  # type: ignore[arg-type]
+            created_at=at(row.created_at),
+            updated_at=at(row.updated_at),
             started_at=as_datetime(row.started_at),
             completed_at=as_datetime(row.completed_at),
             wake_at=as_datetime(row.wake_at),
@@ -126,7 +136,8 @@ def steps_from_events(rows: list[Any]) -> tuple[StepRecord, ...]:
         if row.position is None or "~" in row.key:
             continue
         entry = by_position.setdefault(
-            row.position, {"name": row.name, "attempts": 0, "status": "running", "started_at": row.at}
+            row.position,
+            {"name": row.name, "attempts": 0, "status": "running", "started_at": row.at},
         )
         if row.type in ("step_completed", "step_failed"):
             entry["attempts"] = max(entry["attempts"], row.attempt or 0)

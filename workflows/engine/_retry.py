@@ -34,8 +34,8 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        base = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-        draw = (rng or random).random()
+        base = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
+        draw = rng.random() if rng is not None else random.random()
         return base * (1 - self.jitter * draw)
 
 

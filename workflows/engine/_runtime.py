@@ -25,7 +25,9 @@ class RunContext(Protocol):
     @property
     def run_id(self) -> str: ...
 
-    async def run_step(self, definition: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
+    async def run_step(
+        self, definition: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any: ...
 
     async def sleep(self, seconds: float) -> None: ...
 
@@ -38,7 +40,11 @@ class RunContext(Protocol):
     async def wait_hook(self, token: str, timeout: float | None) -> Any: ...
 
     async def start_child(
-        self, definition: WorkflowDef, args: tuple[Any, ...], kwargs: dict[str, Any], run_id: str | None
+        self,
+        definition: WorkflowDef,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        run_id: str | None,
     ) -> str: ...
 
     async def child_result(self, run_id: str) -> Any: ...

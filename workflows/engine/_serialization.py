@@ -11,6 +11,7 @@ offending value, never later.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import importlib
 import json
@@ -23,8 +24,16 @@ from ._errors import SerializationError, StoredError
 JSON = Any
 _SCALARS = (str, int, float, bool, type(None))
 _ERROR_FIELDS = (
-    "step", "attempts", "retry_after", "run_id", "token", "holder", "position", "recorded",
-    "called", "recoveries",
+    "step",
+    "attempts",
+    "retry_after",
+    "run_id",
+    "token",
+    "holder",
+    "position",
+    "recorded",
+    "called",
+    "recoveries",
 )
 
 
@@ -165,10 +174,8 @@ def decode_error(record: dict[str, Any]) -> BaseException:
         return StepRetriesExhausted(fields.get("step", "?"), fields.get("attempts", 0), cause)
     exc = _rebuild(cls, record.get("args"), message)
     for name, value in fields.items():
-        try:
+        with contextlib.suppress(AttributeError):
             setattr(exc, name, value)
-        except AttributeError:
-            pass
     return exc
 
 
@@ -179,8 +186,6 @@ def _rebuild(cls: type[BaseException], args: list[Any] | None, message: str) -> 
         exc = cls.__new__(cls)
         exc.args = (message,)
     if str(exc) != message:  # custom __init__/__str__: keep the recorded text visible
-        try:
+        with contextlib.suppress(AttributeError):
             exc.args = (message,)
-        except AttributeError:
-            pass
     return exc

@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 class Worker:
     """Runs workflows for an :class:`Engine`; use ``async with engine.worker():``."""
 
-    def __init__(self, engine: Engine, *, concurrency: int, max_parked: int, worker_id: str | None) -> None:
+    def __init__(
+        self, engine: Engine, *, concurrency: int, max_parked: int, worker_id: str | None
+    ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.engine = engine
@@ -53,7 +55,8 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
-        return f"Worker(id={self.id!r}, concurrency={self.concurrency}, running={len(self._executors)})"
+        running = len(self._executors)
+        return f"Worker(id={self.id!r}, concurrency={self.concurrency}, running={running})"
 
     @property
     def free(self) -> int:
@@ -130,9 +133,13 @@ class Worker:
             claimed: list[Claimed] = []
             if free > 0:
                 claimed = await self.db.run_write(
-                    lambda conn: lease_queries.claim(
-                        conn, worker=self.id, limit=free, now=self.clock.time(),
-                        ttl=options.lease_ttl, max_recoveries=options.max_recoveries,
+                    lambda conn, free=free: lease_queries.claim(  # type: ignore[misc]
+                        conn,
+                        worker=self.id,
+                        limit=free,
+                        now=self.clock.time(),
+                        ttl=options.lease_ttl,
+                        max_recoveries=options.max_recoveries,
                     ),
                     budget=None,
                 )
@@ -157,8 +164,12 @@ class Worker:
             if not held:
                 continue
 
-            async def renew(conn: AsyncConnection, held: set[tuple[str, int]] = held) -> dict[str, bool]:
-                return await lease_queries.renew(conn, worker=self.id, held=held, now=self.clock.time(), ttl=ttl)
+            async def renew(
+                conn: AsyncConnection, held: set[tuple[str, int]] = held
+            ) -> dict[str, bool]:
+                return await lease_queries.renew(
+                    conn, worker=self.id, held=held, now=self.clock.time(), ttl=ttl
+                )
 
             try:
                 outcome = await self.batcher.write(Write("", work=renew))
@@ -204,9 +215,21 @@ class Worker:
 
     async def _load_history(self, run_id: str) -> History:
         stmt = (
-            select(events.c.position, events.c.type, events.c.name, events.c.checkpoint, events.c.failed,
-                   events.c.attempt, events.c.wake_at, events.c.data)
-            .where(events.c.run_id == run_id, events.c.position.is_not(None), events.c.key.not_like("%~%"))
+            select(
+                events.c.position,
+                events.c.type,
+                events.c.name,
+                events.c.checkpoint,
+                events.c.failed,
+                events.c.attempt,
+                events.c.wake_at,
+                events.c.data,
+            )
+            .where(
+                events.c.run_id == run_id,
+                events.c.position.is_not(None),
+                events.c.key.not_like("%~%"),
+            )
             .order_by(events.c.id)
         )
 
@@ -217,5 +240,7 @@ class Worker:
 
     async def _hand_back(self, claimed: Claimed, *, delay: float) -> None:
         now = self.clock.time()
-        write = Write(claimed.run_id, claimed.epoch, run_update=lease_queries.release_values(now, now + delay))
+        write = Write(
+            claimed.run_id, claimed.epoch, run_update=lease_queries.release_values(now, now + delay)
+        )
         await self.batcher.write(write)

@@ -196,7 +196,9 @@ async def life_other_step() -> str:
     return "other"
 
 
-async def test_replay_detects_a_different_step_at_a_position(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_replay_detects_a_different_step_at_a_position(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     handle = await engine.start(life_changes_its_mind, "nd")
     await wait_for_status(engine, handle.run_id, RunStatus.WAITING)
     # the code changes while the run waits: the first step is now another one

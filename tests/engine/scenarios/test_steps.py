@@ -63,7 +63,9 @@ async def test_starting_twice_with_one_run_id_gives_one_run(engine: Engine) -> N
 
 
 async def test_concurrent_starts_with_one_run_id_give_one_run(engine: Engine) -> None:
-    handles = await asyncio.gather(*(engine.start(steps_pipeline, 1, run_id="race") for _ in range(10)))
+    handles = await asyncio.gather(
+        *(engine.start(steps_pipeline, 1, run_id="race") for _ in range(10))
+    )
     assert {h.run_id for h in handles} == {"race"}
     await handles[0].result(timeout=10)
     assert calls["double"] == 2
@@ -210,7 +212,9 @@ async def steps_slow(tag: str, delay: float) -> str:
 
 @workflow
 async def steps_parallel() -> list[str]:
-    return list(await asyncio.gather(steps_slow("a", 0.03), steps_slow("b", 0.01), steps_slow("c", 0.02)))
+    return list(
+        await asyncio.gather(steps_slow("a", 0.03), steps_slow("b", 0.01), steps_slow("c", 0.02))
+    )
 
 
 async def test_parallel_steps_run_concurrently_and_keep_call_order(engine: Engine) -> None:

@@ -34,7 +34,9 @@ def _reset() -> None:
     seen.clear()
 
 
-async def wait_for_status(engine: Engine, run_id: str, status: RunStatus, timeout: float = 10) -> None:
+async def wait_for_status(
+    engine: Engine, run_id: str, status: RunStatus, timeout: float = 10
+) -> None:
     async with asyncio.timeout(timeout):
         while (await engine.get_run(run_id)).status != status:
             await asyncio.sleep(0.02)

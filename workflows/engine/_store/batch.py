@@ -13,6 +13,7 @@ conflicts), so a batch whose commit acknowledgement was lost is simply run again
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -86,10 +87,8 @@ class Batcher:
             self._pending.set()
             await asyncio.sleep(0.001)
         self._task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        except asyncio.CancelledError:
-            pass
         self._task = None
 
     def submit(self, write: Write) -> asyncio.Future[WriteOutcome]:
@@ -140,7 +139,10 @@ def _fail(batch: list[tuple[Write, asyncio.Future[WriteOutcome]]], exc: BaseExce
 
 async def apply_writes(conn: AsyncConnection, writes: list[Write]) -> list[WriteOutcome]:
     """Apply a batch of writes inside the caller's transaction."""
-    fenced = {(w.run_id, w.epoch) for w in writes if w.epoch is not None}
+    fenced: set[tuple[str, int]] = set()
+    for w in writes:
+        if w.epoch is not None:
+            fenced.add((w.run_id, w.epoch))
     live = await lock_leases(conn, fenced) if fenced else {}
     new_rows = [w.new_run for w in writes if w.new_run is not None]
     inserted = await run_queries.insert_new(conn, new_rows) if new_rows else set()
@@ -194,7 +196,7 @@ async def _apply_accepted(conn: AsyncConnection, accepted: list[Write]) -> None:
         await conn.execute(stmt, params)
 
 
-async def lock_leases(conn: AsyncConnection, pairs: set[tuple[str, int | None]]) -> dict[str, bool]:
+async def lock_leases(conn: AsyncConnection, pairs: set[tuple[str, int]]) -> dict[str, bool]:
     """Lock the rows of runs whose lease epoch still matches; return their cancel flags."""
     stmt = (
         runs.select()

@@ -24,9 +24,7 @@ async def register(
         await conn.execute(select(hooks.c.run_id).where(hooks.c.token == token))
     ).scalar_one_or_none()
     if holder is None or holder == run_id:  # freed meanwhile, or ours already (replay)
-        await conn.execute(
-            insert_ignoring_conflicts(conn.dialect.name, hooks, "token"), [row]
-        )
+        await conn.execute(insert_ignoring_conflicts(conn.dialect.name, hooks, "token"), [row])
         return None
     return str(holder)
 

@@ -105,7 +105,9 @@ async def claim(
     ]
 
 
-async def _take(conn: AsyncConnection, rows: Sequence[Any], *, worker: str, now: float, ttl: float) -> None:
+async def _take(
+    conn: AsyncConnection, rows: Sequence[Any], *, worker: str, now: float, ttl: float
+) -> None:
     stmt = (
         update(runs)
         .where(runs.c.run_id == bindparam("_rid"))
@@ -149,7 +151,9 @@ async def _end_crash_looped(conn: AsyncConnection, row: Any, now: float) -> None
     error = json.dumps(encode_error(RunCrashLooped(row.run_id, row.recoveries + 1)))
     values = run_queries.finish_values("crashed", now, error=error)
     await conn.execute(
-        update(runs).where(runs.c.run_id == row.run_id).values(recoveries=row.recoveries + 1, **values)
+        update(runs)
+        .where(runs.c.run_id == row.run_id)
+        .values(recoveries=row.recoveries + 1, **values)
     )
     await run_queries.append_event(
         conn, event_row(row.run_id, "finished", EventType.RUN_CRASHED, now, failed=True, data=error)

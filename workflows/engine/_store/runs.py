@@ -48,7 +48,9 @@ async def list_runs(
     return (await conn.execute(stmt)).all()
 
 
-def finish_values(status: str, now: float, *, result: str | None = None, error: str | None = None) -> dict[str, Any]:
+def finish_values(
+    status: str, now: float, *, result: str | None = None, error: str | None = None
+) -> dict[str, Any]:
     """Column values that end a run."""
     return {
         "status": status,
