@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ._clock import Clock, SystemClock
 from ._definitions import Registry, default_registry, definition_of
 from ._errors import HookNotFound, InvalidRunState, RunCancelled, RunNotFound
-from ._executor import encode_args, new_run_row
+from ._executor import Outcome, encode_args, new_run_row
 from ._handle import RunHandle
 from ._history import EventType, event_row
 from ._listener import Listener
@@ -95,7 +95,8 @@ class Engine:
         )
         self._batcher = Batcher(self._db)
         self._workers: list[Worker] = []
-        self._done: dict[str, asyncio.Event] = {}
+        self._waiters: dict[str, asyncio.Future[Outcome | None]] = {}
+        self._local: set[str] = set()  # runs executing in this process's workers
         self._listener: Listener | None = None
 
     def __repr__(self) -> str:
@@ -416,21 +417,25 @@ class Engine:
         loop = asyncio.get_running_loop()
         give_up = None if timeout is None else loop.time() + timeout
         while True:
-            done = self._done.setdefault(run_id, asyncio.Event())
-            row = await self._db.run_read(lambda conn: run_queries.fetch(conn, run_id))
-            if row is None:
-                raise RunNotFound(run_id)
-            if row.status in run_queries.TERMINAL:
-                self._done.pop(run_id, None)
-                if row.status == "completed":
-                    return loads(row.result)
-                raise decode_error(json.loads(row.error))
+            waiter = self._waiters.setdefault(run_id, loop.create_future())
+            if run_id not in self._local:  # else its executor here hands us the outcome
+                row = await self._db.run_read(lambda conn: run_queries.fetch(conn, run_id))
+                if row is None:
+                    raise RunNotFound(run_id)
+                if row.status in run_queries.TERMINAL:
+                    return _outcome_value(Outcome(row.status, row.result, row.error))
             wait = self.options.poll_interval
             if give_up is not None:
                 wait = min(wait, give_up - loop.time())
                 if wait <= 0:
-                    raise TimeoutError(f"run {run_id!r} is still {row.status} after {timeout}s")
-            await self._clock.wait(done, wait)
+                    raise TimeoutError(f"run {run_id!r} is still unfinished after {timeout}s")
+            try:
+                async with asyncio.timeout(wait):
+                    outcome = await asyncio.shield(waiter)
+            except TimeoutError:
+                continue
+            if outcome is not None:
+                return _outcome_value(outcome)
 
     # -- wake-ups ----------------------------------------------------------------------------
 
@@ -440,10 +445,12 @@ class Engine:
     def _detach(self, worker: Worker) -> None:
         self._workers.remove(worker)
 
-    def _finished(self, run_id: str) -> None:
-        event = self._done.pop(run_id, None)
-        if event is not None:
-            event.set()
+    def _finished(self, run_id: str, outcome: Outcome | None = None) -> None:
+        """A run ended (``outcome`` when it ended here; None: look it up)."""
+        self._local.discard(run_id)
+        waiter = self._waiters.pop(run_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(outcome)
 
     def _kick_workers(self) -> None:
         for worker in self._workers:
@@ -462,3 +469,10 @@ class Engine:
                     worker.cancel(run_id)
             else:
                 self._wake_local(run_id)
+
+
+def _outcome_value(outcome: Outcome) -> Any:
+    """The run's result, or its error raised."""
+    if outcome.status == "completed":
+        return loads(outcome.result)
+    raise decode_error(json.loads(outcome.error or "{}"))

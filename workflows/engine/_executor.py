@@ -17,6 +17,7 @@ import math
 import secrets
 import uuid as _uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -67,9 +68,18 @@ class ExecutorHost(Protocol):
 
     def parked_changed(self, executor: RunExecutor, parked: bool) -> None: ...
 
-    def finished(self, run_id: str, status: str) -> None: ...
+    def finished(self, run_id: str, outcome: Outcome) -> None: ...
 
     def kick(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended, as stored: its status and its result or error (JSON text)."""
+
+    status: str
+    result: str | None
+    error: str | None
 
 
 def new_run_row(
@@ -254,7 +264,7 @@ class RunExecutor:
         except (_LeaseLost, DatabaseUnavailable):
             return
         _faults.hit("after_run_finished")
-        self._host.finished(self.run_id, status)
+        self._host.finished(self.run_id, Outcome(status, result_text, error_text))
 
     async def _unload(self) -> None:
         """Hand the run back until its nearest deadline (or an outside event)."""

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ._errors import DatabaseUnavailable, WorkflowNotRegistered
-from ._executor import RunExecutor
+from ._executor import Outcome, RunExecutor
 from ._history import History
 from ._store import Write
 from ._store import leases as lease_queries
@@ -51,6 +51,7 @@ class Worker:
         self._executors: dict[str, RunExecutor] = {}
         self._parked: dict[str, RunExecutor] = {}
         self._kick = asyncio.Event()
+        self._saturated = False  # the last claim filled every free slot: more may be due
         self._group: asyncio.TaskGroup | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -85,6 +86,10 @@ class Worker:
         """Look for due runs now (a run was started, woken, or a slot freed)."""
         self._kick.set()
 
+    def _slot_freed(self) -> None:
+        if self._saturated:
+            self.kick()
+
     def poke(self, run_id: str) -> bool:
         """Tell a loaded run to look again at what it waits for."""
         executor = self._executors.get(run_id)
@@ -100,6 +105,7 @@ class Worker:
 
     def adopt(self, claimed: Claimed) -> None:
         """Run a run this worker already owns (started here with its lease set)."""
+        self.engine._local.add(claimed.run_id)
         self._spawn(self._execute(claimed), f"run:{claimed.run_id}")
 
     def _spawn(self, coro: Any, name: str) -> None:
@@ -115,13 +121,13 @@ class Worker:
             return
         if run_id not in self._parked:
             self._parked[run_id] = executor
-            self.kick()
+            self._slot_freed()
         while len(self._parked) > self.max_parked:
             oldest = next(iter(self._parked))
             self._parked.pop(oldest).unload()
 
-    def finished(self, run_id: str, status: str) -> None:
-        self.engine._finished(run_id)
+    def finished(self, run_id: str, outcome: Outcome) -> None:
+        self.engine._finished(run_id, outcome)
 
     # -- loops ------------------------------------------------------------------------
 
@@ -145,6 +151,7 @@ class Worker:
                 )
                 for item in claimed:
                     self.adopt(item)
+            self._saturated = len(claimed) >= free
             if claimed and len(claimed) == free:
                 await asyncio.sleep(0)
                 continue
@@ -193,6 +200,7 @@ class Worker:
             definition = self.engine.registry.get(claimed.workflow)
         except WorkflowNotRegistered as exc:
             log.error("%s; handing run %s back", exc, run_id)
+            self.engine._local.discard(run_id)
             await self._hand_back(claimed, delay=max(5.0, self.poll_interval * 10))
             return
         try:
@@ -200,6 +208,7 @@ class Worker:
             executor = RunExecutor(self, claimed, definition, history)
         except DatabaseUnavailable as exc:
             log.warning("could not load run %s: %s", run_id, exc)
+            self.engine._local.discard(run_id)
             return
         self._executors[run_id] = executor
         try:
@@ -211,7 +220,8 @@ class Worker:
         finally:
             self._executors.pop(run_id, None)
             self._parked.pop(run_id, None)
-            self.kick()
+            self.engine._local.discard(run_id)
+            self._slot_freed()
 
     async def _load_history(self, run_id: str) -> History:
         stmt = (

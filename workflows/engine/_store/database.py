@@ -75,7 +75,8 @@ class Database:
             self.writer = create_async_engine(
                 self.url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
             )
-            self.reader = self.writer
+            # reads need no transaction: autocommit saves a BEGIN and a ROLLBACK each
+            self.reader = self.writer.execution_options(isolation_level="AUTOCOMMIT")
         self._write_lock = asyncio.Lock() if backend == "sqlite" else None
 
     def _check_sqlite_url(self) -> None:
@@ -121,7 +122,7 @@ class Database:
 
     async def dispose(self) -> None:
         await self.writer.dispose()
-        if self.reader is not self.writer:
+        if self.reader.sync_engine.pool is not self.writer.sync_engine.pool:
             await self.reader.dispose()
 
     @asynccontextmanager

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, tuple_, update
+from sqlalchemy import bindparam, func, or_, select, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .._errors import RunCrashLooped
@@ -183,13 +183,16 @@ async def renew(
     return {row.run_id: bool(row.cancel_requested) for row in await conn.execute(stmt)}
 
 
+_NEXT_WAKE = union_all(
+    select(func.min(runs.c.wake_at)).where(runs.c.status.in_(("pending", "waiting"))),
+    select(func.min(runs.c.lease_expires_at)).where(runs.c.status == "running"),
+)
+
+
 async def next_wake(conn: AsyncConnection) -> float | None:
     """The earliest time a waiting run becomes due, or a lease expires."""
-    due = select(func.min(runs.c.wake_at)).where(runs.c.status.in_(("pending", "waiting")))
-    lease = select(func.min(runs.c.lease_expires_at)).where(runs.c.status == "running")
-    times = [(await conn.execute(q)).scalar() for q in (due, lease)]
-    present = [t for t in times if t is not None]
-    return min(present) if present else None
+    times = [row[0] for row in await conn.execute(_NEXT_WAKE) if row[0] is not None]
+    return min(times) if times else None
 
 
 def release_values(now: float, wake_at: float | None) -> dict[str, Any]:
