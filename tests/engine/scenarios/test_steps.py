@@ -224,3 +224,16 @@ async def test_parallel_steps_run_concurrently_and_keep_call_order(engine: Engin
     run = await engine.get_run(handle.run_id)
     assert [s.name for s in run.steps] == ["steps_slow"] * 3
     assert [s.result for s in run.steps] == ["a", "b", "c"]
+
+
+async def test_two_engines_racing_on_one_run_id_make_one_run(db_url: str) -> None:
+    from tests.engine.conftest import FAST
+
+    async with Engine(db_url, **FAST) as first, Engine(db_url, **FAST) as second:
+        async with first.worker(), second.worker():
+            starts = [e.start(steps_pipeline, 2, run_id="contested") for e in (first, second) * 5]
+            handles = await asyncio.gather(*starts)
+            assert {h.run_id for h in handles} == {"contested"}
+            assert await handles[0].result(timeout=10) == {"a": 4, "b": 8}
+        assert len(await first.list_runs()) == 1
+    assert calls["double"] == 2
