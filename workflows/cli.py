@@ -49,6 +49,10 @@ class UsageError(Exception):
     """The command line or environment is wrong; exit with code 2."""
 
 
+class CommandFailed(Exception):
+    """The command cannot be carried out as asked; exit with code 1."""
+
+
 # -- entry point --------------------------------------------------------------------------
 
 
@@ -67,16 +71,18 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or argparse's own usage error
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    worker = args.command == "worker"
+    _configure_logging(args.log_level or ("INFO" if worker else "ERROR"), as_json=args.json)
     try:
         url = database_url(args.database_url, os.environ if environ is None else environ)
-        if args.command == "worker":
+        if worker:
             return _start_worker(url, args)
         _require_existing_sqlite(url)
         _print(asyncio.run(_run_command(url, args.handler, args)))
     except UsageError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except EngineError as exc:
+    except (EngineError, CommandFailed) as exc:
         print(f"error: {_explain(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -121,13 +127,13 @@ def _require_existing_sqlite(url: URL) -> None:
     # Opening an Engine creates the file: a mistyped path would silently show "no runs".
     path = url.database if url.get_backend_name() == "sqlite" else None
     if path and path != ":memory:" and not Path(path).exists():
-        raise EngineError(
+        raise CommandFailed(
             f"no SQLite database at {path}; check --database-url / {ENV_DATABASE_URL} "
             "(a worker creates the file when it first starts)"
         )
 
 
-def _explain(exc: EngineError) -> str:
+def _explain(exc: Exception) -> str:
     if isinstance(exc, RunNotFound):
         return f"{exc}; `python -m workflows runs list` shows the latest runs"
     return str(exc)
@@ -191,7 +197,6 @@ async def hooks_list(engine: Engine, args: argparse.Namespace) -> str:
 
 
 def _start_worker(url: URL, args: argparse.Namespace) -> int:
-    _configure_logging(args.log_level, as_json=args.json)
     for module in args.imports:
         _import(module)
     asyncio.run(serve(url, concurrency=args.concurrency))
@@ -259,6 +264,8 @@ class _JsonLogFormatter(logging.Formatter):
 
 
 def _configure_logging(level: str, *, as_json: bool) -> None:
+    # One-shot commands default to ERROR: the engine's per-retry warnings while a
+    # database is down would bury the one error line they end with.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         _JsonLogFormatter()
@@ -282,7 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"sqlite+aiosqlite:///path.db or postgresql+asyncpg://... "
         f"(default: ${ENV_DATABASE_URL})",
     )
-    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    common.add_argument("--json", action="store_true", help="print JSON (logs too)")
+    common.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="on stderr (default: INFO for the worker, ERROR otherwise)",
+    )
     parser = argparse.ArgumentParser(
         prog="python -m workflows",
         description="Run workflows and inspect, cancel or retry their runs.",
@@ -331,9 +344,6 @@ def _add_worker(commands: Subparsers, common: argparse.ArgumentParser) -> None:
         default=10,
         metavar="N",
         help="runs executing at once (default: 10)",
-    )
-    worker.add_argument(
-        "--log-level", default="INFO", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR")
     )
 
 

@@ -47,6 +47,7 @@ class EngineOptions:
         max_recoveries: Takeovers from dead workers in a row before a run is
             stopped as ``crashed``.
         pool_size: Database connections (PostgreSQL).
+        connect_timeout: How long opening the engine retries an unreachable database.
         sqlite_synchronous: SQLite's ``synchronous`` pragma (FULL survives power loss;
             NORMAL survives process crashes and is faster).
     """
@@ -56,6 +57,7 @@ class EngineOptions:
     poll_interval: float = 1.0
     max_recoveries: int = 10
     pool_size: int = 10
+    connect_timeout: float = 60.0
     sqlite_synchronous: str = "FULL"
 
 
@@ -103,7 +105,7 @@ class Engine:
         return f"Engine({self._db.url.render_as_string(hide_password=True)!r})"
 
     async def __aenter__(self) -> Engine:
-        await self._db.create_tables()
+        await self._db.create_tables(budget=self.options.connect_timeout)
         self._batcher.start()
         if self._db.dialect == "postgresql":
             self._listener = Listener(self._db.url, self._notified)

@@ -194,7 +194,10 @@ class RunExecutor:
             if self._unloading:
                 await self._unload()
                 return
-            await self._hand_back()
+            if self._cancel:  # cancelled, then the worker stopped: end it as cancelled
+                await self._finish("cancelled", error=RunCancelled(self.run_id))
+            else:
+                await self._hand_back()
             raise
         except (_LeaseLost, DatabaseUnavailable) as exc:
             log.info(
@@ -260,7 +263,8 @@ class RunExecutor:
             done=(self.run_id,),
         )
         try:
-            await self._commit(write)
+            # shielded: a worker stopping now must not leave the run half-ended
+            await self._commit(write, shielded=True)
         except (_LeaseLost, DatabaseUnavailable):
             return
         _faults.hit("after_run_finished")
@@ -293,7 +297,8 @@ class RunExecutor:
             work=recheck,
         )
         try:
-            await self._commit(write)
+            # shielded: a worker stopping now must not leave the run half-ended
+            await self._commit(write, shielded=True)
         except (_LeaseLost, DatabaseUnavailable):
             return
         self._host.kick()
@@ -305,7 +310,7 @@ class RunExecutor:
             self.run_id, self.claimed.epoch, run_update=lease_queries.release_values(now, now)
         )
         try:
-            await asyncio.shield(self._host.batcher.write(write))
+            await asyncio.shield(self._host.batcher.submit(write))
         except Exception as exc:  # the lease will expire and another worker recovers it
             log.warning("could not hand back run %s: %s", self.run_id, exc)
 
@@ -323,14 +328,25 @@ class RunExecutor:
         if self._cancel:
             raise _CancelSignal
 
-    async def _commit(self, write: Write, *, probe: bool = False) -> WriteOutcome:
+    async def _commit(
+        self, write: Write, *, probe: bool = False, shielded: bool = False
+    ) -> WriteOutcome:
+        """Write, fenced by our lease; ``shielded``: the write survives our cancellation."""
         if self._reset_recoveries:
             write.run_update = {**(write.run_update or {}), "recoveries": 0}
             self._reset_recoveries = False
         busy = 0 if probe else 1
         self._inflight += busy
         try:
-            outcome = await self._host.batcher.write(write)
+            pending = self._host.batcher.submit(write)  # queued now, before any await
+            if shielded:
+                try:
+                    outcome = await asyncio.shield(pending)
+                except asyncio.CancelledError:
+                    await asyncio.wait([pending])  # let the worker stop once it landed
+                    raise
+            else:
+                outcome = await pending
         finally:
             self._inflight -= busy
         if not outcome.applied:

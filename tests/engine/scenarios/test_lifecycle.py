@@ -219,3 +219,22 @@ async def test_a_workflow_past_its_deadline_fails(engine: Engine) -> None:
     handle = await engine.start(life_too_slow)
     with pytest.raises(WorkflowTimedOut):
         await handle.result(timeout=10)
+
+
+async def test_stopping_the_worker_while_a_run_ends_still_ends_it(db_url: str) -> None:
+    async with Engine(db_url, idle_window=30, poll_interval=0.05) as engine:
+        async with engine.worker() as worker:
+            handle = await engine.start(life_waits, "stop-while-ending")
+            async with asyncio.timeout(10):  # parked in memory, still owned by the worker
+                while handle.run_id not in worker._parked:
+                    await asyncio.sleep(0.01)
+            await engine.cancel(handle.run_id)  # the executor is now ending the run
+        run = await engine.get_run(handle.run_id)
+        assert run.status == RunStatus.CANCELLED and run.owner is None
+
+
+async def test_a_malformed_database_url_is_an_engine_error() -> None:
+    from workflows.engine import EngineError
+
+    with pytest.raises(EngineError, match="cannot parse database URL"):
+        Engine("not a url")

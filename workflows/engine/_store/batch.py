@@ -13,7 +13,6 @@ conflicts), so a batch whose commit acknowledgement was lost is simply run again
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -75,20 +74,18 @@ class Batcher:
         self._queue: list[tuple[Write, asyncio.Future[WriteOutcome]]] = []
         self._pending = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="workflows-batcher")
 
     async def stop(self) -> None:
-        """Flush what is queued, then stop."""
+        """Commit everything queued or in flight, then stop."""
         if self._task is None:
             return
-        while self._queue:
-            self._pending.set()
-            await asyncio.sleep(0.001)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        self._stopping = True
+        self._pending.set()
+        await self._task
         self._task = None
 
     def submit(self, write: Write) -> asyncio.Future[WriteOutcome]:
@@ -102,7 +99,7 @@ class Batcher:
         return await self.submit(write)
 
     async def _loop(self) -> None:
-        while True:
+        while not (self._stopping and not self._queue):
             await self._pending.wait()
             self._pending.clear()
             while self._queue:

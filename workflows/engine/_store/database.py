@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .._errors import DatabaseUnavailable, EngineError
@@ -58,7 +58,13 @@ class Database:
     """The engine's database: URL parsing, table creation, transactions, retries."""
 
     def __init__(self, url: str, *, pool_size: int = 10, sqlite_synchronous: str = "FULL") -> None:
-        self.url: URL = make_url(url)
+        try:
+            self.url: URL = make_url(url)
+        except ArgumentError as exc:
+            raise EngineError(
+                f"cannot parse database URL {url!r}: use sqlite+aiosqlite:///path.db or "
+                "postgresql+asyncpg://user@host/db"
+            ) from exc
         backend = self.url.get_backend_name()
         if backend not in ("sqlite", "postgresql"):
             raise EngineError(
@@ -112,13 +118,13 @@ class Database:
 
         return engine
 
-    async def create_tables(self) -> None:
-        """Create the engine's tables if they do not exist."""
+    async def create_tables(self, *, budget: float = 60.0) -> None:
+        """Create the engine's tables if they do not exist (retrying up to ``budget`` s)."""
 
         async def create(conn: AsyncConnection) -> None:
             await conn.run_sync(metadata.create_all)
 
-        await self.run_write(create, budget=60.0)
+        await self.run_write(create, budget=budget)
 
     async def dispose(self) -> None:
         await self.writer.dispose()
