@@ -18,10 +18,7 @@ FEEDBACK = {
 async def run_demo(database_url: str | None) -> int:
     """Run three triage workflows; answer one, let one time out, print the runs."""
     if database_url is None:  # a fresh demo database each time
-        Path("var").mkdir(exist_ok=True)
-        for leftover in Path("var").glob("demo.db*"):
-            leftover.unlink()
-        database_url = "sqlite+aiosqlite:///var/demo.db"
+        database_url = await asyncio.to_thread(_fresh_database, Path("var"))
     print(f"database: {database_url}")
     async with Engine(database_url, idle_window=0.5) as engine, engine.worker(concurrency=4):
         handles = {
@@ -43,6 +40,13 @@ async def run_demo(database_url: str | None) -> int:
             print(f"{run.run_id:18} {run.status:10} {steps}")
     print("inspect: python -m workflows runs list --database-url", database_url)
     return 0
+
+
+def _fresh_database(folder: Path) -> str:
+    folder.mkdir(exist_ok=True)
+    for leftover in folder.glob("demo.db*"):
+        leftover.unlink()
+    return f"sqlite+aiosqlite:///{folder / 'demo.db'}"
 
 
 async def _wait_until_waiting(engine: Engine, run_ids: list[str]) -> None:
