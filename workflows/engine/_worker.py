@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ._errors import DatabaseUnavailable, WorkflowNotRegistered
 from ._executor import Outcome, RunExecutor
 from ._history import History
+from ._run import RunCore
 from ._store import Write
 from ._store import leases as lease_queries
 from ._store.leases import Claimed
@@ -49,7 +50,7 @@ class Worker:
         self.max_parked = max_parked
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
         self._executors: dict[str, RunExecutor] = {}
-        self._parked: dict[str, RunExecutor] = {}
+        self._parked: dict[str, RunCore] = {}
         self._kick = asyncio.Event()
         self._saturated = False  # the last claim filled every free slot: more may be due
         self._group: asyncio.TaskGroup | None = None
@@ -114,7 +115,7 @@ class Worker:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def parked_changed(self, executor: RunExecutor, parked: bool) -> None:
+    def parked_changed(self, executor: RunCore, parked: bool) -> None:
         run_id = executor.run_id
         if not parked:
             self._parked.pop(run_id, None)

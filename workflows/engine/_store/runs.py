@@ -92,3 +92,15 @@ async def wake(conn: AsyncConnection, run_id: str, now: float) -> None:
 
 async def append_event(conn: AsyncConnection, row: dict[str, Any]) -> None:
     await conn.execute(insert_ignoring_conflicts(conn.dialect.name, events, "run_id", "key"), [row])
+
+
+async def any_finished(conn: AsyncConnection, run_ids: list[str]) -> bool:
+    """Whether one of ``run_ids`` has ended."""
+    if not run_ids:
+        return False
+    stmt = (
+        select(runs.c.run_id)
+        .where(runs.c.run_id.in_(run_ids), runs.c.status.in_(TERMINAL))
+        .limit(1)
+    )
+    return (await conn.execute(stmt)).first() is not None
