@@ -11,6 +11,10 @@ the offline version runs and the result says ``source="fallback"``:
 - :func:`weekly_digest`: the weekly digest message;
 - :class:`LLMJudge`: re-ranks match candidates (the matcher's ``Judge``).
 
+The fallbacks that compare meaning (the area of a draft, the themes of insights) take
+an ``embedder: Embedder | None`` from :mod:`agents.embedders`: pass the app's; ``None``
+means the offline local model, built once and reused.
+
 Customer text only ever travels in a delimited data message (:mod:`.prompts`), and
 answers are validated pydantic objects with length limits; nothing is executed.
 """
@@ -45,7 +49,6 @@ from agents.llm.insights import (
 )
 from agents.llm.rerank import JudgeCandidate, Judgement, LLMJudge, fallback_judgements
 from agents.llm.themes import Theme, find_themes
-from agents.llm.vectors import LexicalEmbedder, TextEmbedder
 
 __all__ = [
     "AccountInfo",
@@ -65,12 +68,10 @@ __all__ = [
     "LLMJudge",
     "LLMRejected",
     "LLMRetryable",
-    "LexicalEmbedder",
     "NoFeedbackReminder",
     "ProductArea",
     "RequestDraft",
     "RequestShipped",
-    "TextEmbedder",
     "Theme",
     "ThreadMessage",
     "area_insights",

@@ -9,11 +9,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.embedders import Embedder
 from agents.llm.client import LLMClient, with_fallback
 from agents.llm.extract import Extraction
 from agents.llm.prompts import DRAFT_SYSTEM
 from agents.llm.text import clean_slack_text, clip, extractive_summary, sentences
-from agents.llm.vectors import TextEmbedder, embed_texts, nearest
+from agents.llm.vectors import embed_texts, nearest
 
 __all__ = [
     "ProductArea",
@@ -78,7 +79,7 @@ async def draft_request(
     *,
     areas: Sequence[ProductArea],
     llm: LLMClient | None,
-    embedder: TextEmbedder | None = None,
+    embedder: Embedder | None = None,
 ) -> RequestDraft:
     """Draft a new request from feedback, choosing its product area from ``areas``.
 
@@ -86,7 +87,8 @@ async def draft_request(
         feedback: The feedback text, or its extraction (summary and pain are used).
         areas: The product areas to choose from.
         llm: The LLM client, or ``None`` to draft offline.
-        embedder: Used by the fallback to pick the nearest area; ``None`` compares words.
+        embedder: Used by the fallback to pick the nearest area: pass the app's;
+            ``None`` means the offline local model (``get_embedder("local")``, built once).
 
     Returns:
         The draft; ``source`` says whether the LLM or the fallback produced it.
@@ -115,17 +117,19 @@ async def fallback_draft(
     feedback: str | Extraction,
     *,
     areas: Sequence[ProductArea],
-    embedder: TextEmbedder | None = None,
+    embedder: Embedder | None = None,
 ) -> RequestDraft:
     """Draft offline: title from the summary's first sentence, nearest area by embedding.
 
     Args:
         feedback: The feedback text, or its extraction.
         areas: The product areas to choose from.
-        embedder: Embeds feedback and areas; ``None`` compares shared words.
+        embedder: Embeds feedback and areas: pass the app's; ``None`` means the offline
+            local model (``get_embedder("local")``, built once).
 
     Returns:
-        A draft with ``source="fallback"``.
+        A draft with ``source="fallback"``; its ``area`` is ``None`` when no embedder
+        could embed the texts.
     """
     summary, pain = _parts(feedback)
     description = pain if summary.rstrip("…") in pain else f"{summary}\n\n{pain}"
@@ -139,21 +143,26 @@ async def fallback_draft(
 
 
 async def nearest_area(
-    text: str, areas: Sequence[ProductArea], *, embedder: TextEmbedder | None = None
+    text: str, areas: Sequence[ProductArea], *, embedder: Embedder | None = None
 ) -> ProductArea | None:
     """Pick the area whose name and description are most similar to ``text``.
 
     Args:
         text: The feedback or request text.
         areas: The candidate areas.
-        embedder: The embedder; ``None`` compares shared words.
+        embedder: The embedder: pass the app's; ``None`` means the offline local model
+            (``get_embedder("local")``, built once). Should it fail, the local model
+            stands in (see :func:`~agents.llm.vectors.embed_texts`).
 
     Returns:
-        The nearest area, or ``None`` when there are no areas or no similarity at all.
+        The nearest area, or ``None`` when there are no areas, no similarity at all, or
+        no embedder could embed the texts (logged as a warning).
     """
     if not areas:
         return None
     vectors = await embed_texts(embedder, [text] + [_area_text(a) for a in areas])
+    if vectors is None:
+        return None
     best = nearest(vectors[0], vectors[1:])
     return areas[best[0]] if best else None
 

@@ -15,12 +15,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.embedders import Embedder
 from agents.llm.client import LLMClient, with_fallback
 from agents.llm.draft import ProductArea
 from agents.llm.prompts import INSIGHTS_SYSTEM
 from agents.llm.text import clip, sanitize_output
 from agents.llm.themes import find_themes
-from agents.llm.vectors import TextEmbedder
 
 __all__ = [
     "AccountInfo",
@@ -127,7 +127,7 @@ async def area_insights(
     requests: Sequence[AreaRequest],
     *,
     llm: LLMClient | None,
-    embedder: TextEmbedder | None = None,
+    embedder: Embedder | None = None,
     theme_threshold: float = 0.5,
 ) -> AreaInsights:
     """Write the insights report of one area from its open requests.
@@ -136,7 +136,8 @@ async def area_insights(
         area: The area (or its name).
         requests: The area's open requests, with demand and accounts.
         llm: The LLM client, or ``None`` to compute the report offline.
-        embedder: Used by the fallback to cluster feedback into themes.
+        embedder: Used by the fallback to cluster feedback into themes: pass the app's;
+            ``None`` means the offline local model (``get_embedder("local")``, built once).
         theme_threshold: The fallback's minimum similarity inside a theme.
 
     Returns:
@@ -162,7 +163,7 @@ async def fallback_insights(
     area: str | ProductArea,
     requests: Sequence[AreaRequest],
     *,
-    embedder: TextEmbedder | None = None,
+    embedder: Embedder | None = None,
     theme_threshold: float = 0.5,
 ) -> AreaInsights:
     """Compute the report offline: figures, ARR bands, feedback clusters, statuses.
@@ -170,7 +171,8 @@ async def fallback_insights(
     Args:
         area: The area (or its name).
         requests: The area's open requests.
-        embedder: Embeds feedback for themes; ``None`` compares shared words.
+        embedder: Embeds feedback for themes: pass the app's; ``None`` means the offline
+            local model (``get_embedder("local")``, built once).
         theme_threshold: Minimum average similarity inside a theme.
 
     Returns:
@@ -270,7 +272,7 @@ def _segments(requests: Sequence[AreaRequest]) -> InsightSection | None:
                           items=items[:6])
 
 
-async def _themes(requests: Sequence[AreaRequest], embedder: TextEmbedder | None,
+async def _themes(requests: Sequence[AreaRequest], embedder: Embedder | None,
                   threshold: float) -> InsightSection | None:
     texts = [text for r in requests for text in r.feedback]
     if len(texts) < 2:

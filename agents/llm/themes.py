@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from agents.embedders import Embedder
 from agents.llm.text import clip
-from agents.llm.vectors import TextEmbedder, embed_texts
+from agents.llm.vectors import embed_texts
 
 __all__ = ["Theme", "cluster", "find_themes"]
 
@@ -77,7 +78,7 @@ def cluster(vectors: npt.NDArray[np.float32], threshold: float) -> list[list[int
 async def find_themes(
     texts: Sequence[str],
     *,
-    embedder: TextEmbedder | None = None,
+    embedder: Embedder | None = None,
     threshold: float = 0.5,
     min_size: int = 2,
 ) -> list[Theme]:
@@ -85,18 +86,23 @@ async def find_themes(
 
     Args:
         texts: Plain texts, e.g. feedback linked to an area's requests.
-        embedder: Embeds the texts; ``None`` uses the lexical (shared words) embedder.
+        embedder: Embeds the texts: pass the app's; ``None`` means the offline local
+            model (``get_embedder("local")``, built once). Should it fail, the local
+            model stands in (see :func:`~agents.llm.vectors.embed_texts`).
         threshold: Minimum average similarity inside a theme; depends on the embedder.
         min_size: Smallest group reported as a theme.
 
     Returns:
-        Themes, largest first.
+        Themes, largest first; none when no embedder could embed the texts (logged as
+        a warning).
     """
     kept = [text for text in texts[:MAX_TEXTS] if text.strip()]
     index = [i for i, text in enumerate(texts[:MAX_TEXTS]) if text.strip()]
-    if not kept:
+    if len(kept) < min_size:  # no theme possible: spare loading a model
         return []
     vectors = await embed_texts(embedder, kept)
+    if vectors is None:
+        return []
     themes = []
     for group in cluster(vectors, threshold):
         if len(group) < min_size:

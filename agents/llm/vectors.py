@@ -1,101 +1,76 @@
-"""The embedding seam of the offline fallbacks, and a lexical embedder to fall back on.
+"""Embeddings for the offline fallbacks: which embedder to use, and the nearest row.
 
-The fallbacks accept any object with ``async def embed(texts) -> ndarray`` returning
-one L2-normalised row per text (the ``agents.embedders`` embedders fit), so this
-module does not import them. Without one, :class:`LexicalEmbedder` hashes words: it
-only knows shared words, not meaning, but needs nothing and is deterministic.
+The fallbacks take any :class:`~agents.embedders.Embedder`; callers pass the app's.
+``None`` means :func:`default_embedder`, the offline ``local`` model (all-MiniLM-L6-v2),
+because an offline fallback should compare meaning, not shared words. That model is
+built on first use and then reused; it loads lazily and needs no network.
+
+Texts are only compared with texts embedded in the same call, so when the given
+embedder fails (e.g. the OpenAI one is down) the local model can stand in for it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import itertools
+import functools
 import logging
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
+from agents.embedders import Embedder, get_embedder
 from agents.errors import EmbedderError
-from agents.llm.text import words
 
-__all__ = ["LexicalEmbedder", "TextEmbedder", "embed_texts", "nearest"]
+__all__ = ["default_embedder", "embed_texts", "nearest"]
 
 logger = logging.getLogger(__name__)
 
 Matrix = npt.NDArray[np.float32]
 
 
-@runtime_checkable
-class TextEmbedder(Protocol):
-    """Anything that embeds texts into L2-normalised rows (``agents.embedders`` fit)."""
+@functools.cache
+def default_embedder() -> Embedder:
+    """The embedder the fallbacks use when given none: ``get_embedder("local")``.
 
-    async def embed(self, texts: list[str]) -> npt.NDArray[Any]:
-        """Embed ``texts``; returns an array of shape ``(len(texts), dim)``."""
-        ...
-
-
-class LexicalEmbedder:
-    """Feature-hashed bag of words and word pairs: deterministic, offline, no model.
-
-    Args:
-        dim: Vector size.
+    Returns:
+        One :class:`~agents.embedders.local.LocalEmbedder`, built on the first call and
+        returned by every later one, so its model loads at most once.
     """
-
-    name = "lexical"
-
-    def __init__(self, dim: int = 512) -> None:
-        self.dim = dim
-
-    def __repr__(self) -> str:
-        return f"LexicalEmbedder(dim={self.dim})"
-
-    async def embed(self, texts: list[str]) -> Matrix:
-        """Embed ``texts`` into L2-normalised rows (zero rows for texts without words).
-
-        Args:
-            texts: The texts.
-
-        Returns:
-            A float32 array of shape ``(len(texts), dim)``.
-        """
-        matrix = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            tokens = words(text)
-            features = tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
-            for feature in features:
-                number = int.from_bytes(hashlib.blake2b(feature.encode(),
-                                                        digest_size=8).digest(), "little")
-                matrix[row, number % self.dim] += 1.0 if number >> 63 else -1.0
-        return _normalise(matrix)
+    return get_embedder("local")
 
 
-async def embed_texts(embedder: TextEmbedder | None, texts: Sequence[str]) -> Matrix:
-    """Embed ``texts`` with ``embedder`` (or :class:`LexicalEmbedder`), re-normalised.
+async def embed_texts(embedder: Embedder | None, texts: Sequence[str]) -> Matrix | None:
+    """Embed ``texts`` with ``embedder``, or with the local model, re-normalised.
 
     Args:
-        embedder: The embedder, or ``None`` for the lexical one.
+        embedder: The embedder, or ``None`` for :func:`default_embedder`.
         texts: The texts.
 
     Returns:
-        A float32 array with one L2-normalised (or zero) row per text. When the
-        embedder fails (``EmbedderError``) the lexical embedder is used, with a warning.
+        A float32 array with one L2-normalised (or zero) row per text. When
+        ``embedder`` fails (``EmbedderError``) the local model embeds the texts instead;
+        when that fails too, ``None``. Each failure is logged as a warning.
 
     Raises:
         ValueError: When the embedder returns the wrong number of rows.
     """
     if not texts:
         return np.zeros((0, 1), dtype=np.float32)
-    chosen = embedder if embedder is not None else LexicalEmbedder()
+    batch = list(texts)
+    chosen = embedder if embedder is not None else default_embedder()
     try:
-        raw = await chosen.embed(list(texts))
+        raw = await chosen.embed(batch)
     except EmbedderError as exc:
-        logger.warning("embedder failed, comparing shared words instead: %s", exc)
-        raw = await LexicalEmbedder().embed(list(texts))
+        local = default_embedder()
+        if chosen.name == local.name:
+            logger.warning("the %s embedder failed; comparing nothing: %s", chosen.name, exc)
+            return None
+        logger.warning("the %s embedder failed, using %s instead: %s", chosen.name,
+                       local.name, exc)
+        return await embed_texts(local, batch)
     matrix = np.asarray(raw, dtype=np.float32)
-    if matrix.ndim != 2 or matrix.shape[0] != len(texts):
-        raise ValueError(f"embedder returned shape {matrix.shape} for {len(texts)} texts")
+    if matrix.ndim != 2 or matrix.shape[0] != len(batch):
+        raise ValueError(f"embedder returned shape {matrix.shape} for {len(batch)} texts")
     return _normalise(matrix)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,13 +25,14 @@ class Sleeps(list[float]):
 
 
 class TopicEmbedder:
-    """A deterministic embedder that knows synonyms: one axis per topic.
+    """A deterministic embedder (an ``agents.embedders.Embedder``) that knows synonyms.
 
-    Texts sharing no words but the same topic get the same direction, which the
-    lexical fallback embedder could not do.
+    One axis per topic: texts sharing no words but the same topic get the same
+    direction, which the bag of words of ``FakeEmbedder`` could not do.
     """
 
     name = "topics"
+    thresholds = None
     topics: ClassVar[dict[str, tuple[str, ...]]] = {
         "billing": ("invoice", "invoices", "billing", "payment", "charged", "refund"),
         "identity": ("sso", "saml", "login", "okta", "sign"),
@@ -41,11 +42,12 @@ class TopicEmbedder:
     }
 
     def __init__(self) -> None:
+        self.dim = len(self.topics) + 1
         self.calls: list[list[str]] = []
 
-    async def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         self.calls.append(list(texts))
-        rows = np.zeros((len(texts), len(self.topics) + 1), dtype=np.float32)
+        rows = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             lowered = text.lower()
             for axis, words in enumerate(self.topics.values()):

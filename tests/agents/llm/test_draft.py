@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agents.embedders.fake import FakeEmbedder
 from agents.llm import (
     Extraction,
     LLMClient,
@@ -67,13 +68,18 @@ async def test_fallback_uses_the_embedder_for_the_area() -> None:
     assert embedder.calls  # the injected embedder was used
 
 
-async def test_fallback_without_embedder_compares_words() -> None:
+async def test_fallback_without_embedder_uses_the_local_model() -> None:
     draft = await draft_request(EXTRACTION, areas=AREAS, llm=None)
     assert draft.area == "Billing"
     assert draft.title == "Customer wants to pay invoices by bank transfer"
     assert EXTRACTION.pain in draft.description
-    assert await nearest_area("zzz", AREAS) is None
+    # No word in common with "Identity: Login, SSO, ...": only a model of meaning finds it.
+    assert await nearest_area("Okta sign in keeps failing", AREAS) == AREAS[1]
     assert await nearest_area("invoices", []) is None
+
+
+async def test_nearest_area_needs_some_similarity() -> None:
+    assert await nearest_area("zzz", AREAS, embedder=FakeEmbedder()) is None
 
 
 async def test_fallback_without_areas_has_no_area(

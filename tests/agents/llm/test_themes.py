@@ -1,17 +1,22 @@
-"""Clustering feedback into named themes, with the lexical or an injected embedder."""
+"""Clustering feedback into named themes, with an injected embedder or the local model."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
-from agents.errors import EmbedderUnavailable
-from agents.llm import LexicalEmbedder, find_themes
+from agents.embedders.fake import FakeEmbedder
+from agents.errors import EmbedderConfigError, EmbedderUnavailable
+from agents.llm import find_themes
 from agents.llm.themes import cluster
+from agents.llm.vectors import default_embedder
 from tests.agents.llm.conftest import TopicEmbedder
+
+EXPORTS = ["export audit logs to csv", "audit logs export to csv please", "dark mode"]
 
 
 def test_cluster_groups_by_average_similarity() -> None:
@@ -37,24 +42,54 @@ async def test_themes_are_named_by_their_most_central_text() -> None:
     assert 0.9 <= themes[0].cohesion <= 1.0
 
 
-async def test_lexical_embedder_without_injection() -> None:
-    texts = ["export audit logs to csv", "audit logs export to csv please", "dark mode"]
-    themes = await find_themes(texts, threshold=0.5)
+async def test_a_cheap_embedder_groups_shared_words() -> None:
+    embedder = FakeEmbedder()
+    themes = await find_themes(EXPORTS, embedder=embedder, threshold=0.5)
     assert [t.members for t in themes] == [(0, 1)]
-    rows = await LexicalEmbedder(dim=64).embed(["a b", "the"])
-    assert np.allclose(np.linalg.norm(rows, axis=1), [1.0, 0.0])
+    assert embedder.calls == [EXPORTS]
+
+
+async def test_without_an_embedder_the_local_model_is_used_and_reused() -> None:
+    themes = await find_themes(EXPORTS, threshold=0.5)
+    assert [t.members for t in themes] == [(0, 1)]
+    assert default_embedder() is default_embedder()
+    assert default_embedder().name.startswith("local:")
+
+
+async def test_too_few_texts_embed_nothing() -> None:
+    embedder = FakeEmbedder()
+    assert await find_themes(["dark mode", "  "], embedder=embedder) == []
+    assert embedder.calls == []
 
 
 class BrokenEmbedder:
-    async def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        raise EmbedderUnavailable("model service down")
+    dim = 8
+    thresholds = None
+
+    def __init__(self, error: Exception, name: str = "broken") -> None:
+        self.error = error
+        self.name = name
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        raise self.error
 
 
-async def test_failing_embedder_falls_back_to_shared_words(
+async def test_failing_embedder_falls_back_to_the_local_model(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    texts = ["export audit logs to csv", "audit logs export to csv please", "dark mode"]
+    broken = BrokenEmbedder(EmbedderUnavailable("model service down"))
     with caplog.at_level(logging.WARNING):
-        themes = await find_themes(texts, embedder=BrokenEmbedder(), threshold=0.5)
+        themes = await find_themes(EXPORTS, embedder=broken, threshold=0.5)
     assert [t.members for t in themes] == [(0, 1)]
     assert "model service down" in caplog.text
+
+
+async def test_when_no_embedder_works_there_are_no_themes(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    local = BrokenEmbedder(EmbedderConfigError("model.onnx is missing"),
+                           name=default_embedder().name)
+    monkeypatch.setattr("agents.llm.vectors.default_embedder", lambda: local)
+    with caplog.at_level(logging.WARNING):
+        assert await find_themes(EXPORTS, threshold=0.5) == []
+    assert "model.onnx is missing" in caplog.text
