@@ -465,7 +465,8 @@ class Engine:
     def _notified(self, channel: str, payload: str) -> None:
         for run_id in payload.split(","):
             if channel == "wf_done":
-                self._finished(run_id)
+                if run_id not in self._local:  # a local executor hands over the outcome
+                    self._finished(run_id)
             elif channel == "wf_cancel":
                 for worker in self._workers:
                     worker.cancel(run_id)

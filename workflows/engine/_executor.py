@@ -30,6 +30,7 @@ from ._runtime import bind, unbind
 from ._serialization import dumps, encode_error, loads
 from ._steps import StepCalls
 from ._store import Write
+from ._store import history as history_queries
 from ._store import hooks as hook_queries
 from ._store import leases as lease_queries
 from ._store import runs as run_queries
@@ -106,6 +107,7 @@ class RunExecutor(StepCalls, WaitCalls):
     async def _finish(
         self, status: str, *, result: Any = None, error: BaseException | None = None
     ) -> None:
+        self._ending = True
         now = self._host.clock.time()
         result_text = None
         if error is None:
@@ -154,13 +156,18 @@ class RunExecutor(StepCalls, WaitCalls):
             deadlines.append(self.claimed.deadline)
         wake_at = min(deadlines) if deadlines else None
         (tokens, children), now = self._unload_waits, self._host.clock.time()
+        positions = self._unload_positions
 
         async def recheck(conn: AsyncConnection) -> None:
             # the row is locked by the fence: a delivery either committed before this
-            # check (seen here) or waits for this commit and then sees 'waiting'
-            if await hook_queries.has_unconsumed(
-                conn, self.run_id, tokens
-            ) or await run_queries.any_finished(conn, children):
+            # check (seen here) or waits for this commit and then sees 'waiting'; and a
+            # probe cut short by this unload may have taken a payload or a child's
+            # result: its checkpoint committed before this write (the batcher is FIFO)
+            if (
+                await hook_queries.has_unconsumed(conn, self.run_id, tokens)
+                or await run_queries.any_finished(conn, children)
+                or await history_queries.has_checkpoint_at(conn, self.run_id, positions)
+            ):
                 await conn.execute(
                     runs_table.update()
                     .where(runs_table.c.run_id == self.run_id)
@@ -182,6 +189,7 @@ class RunExecutor(StepCalls, WaitCalls):
 
     async def _hand_back(self) -> None:
         """The worker is stopping: make the run claimable again at once."""
+        self._ending = True
         now = self._host.clock.time()
         write = Write(
             self.run_id, self.claimed.epoch, run_update=lease_queries.release_values(now, now)

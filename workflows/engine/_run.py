@@ -110,6 +110,9 @@ class RunCore:
         self._reset_recoveries = claimed.recoveries > 0
         self._background: set[asyncio.Future[WriteOutcome]] = set()
         self._unload_deadlines: list[float | None] = []
+        self._unload_positions: list[int] = []
+        self._probing: set[int] = set()  # parked calls whose probes may take an outcome
+        self._ending = False  # a final write (finish, unload, hand-back) is under way
         self._unload_waits: tuple[list[str], list[str]] = ([], [])
 
     # -- identity and outside signals -------------------------------------------------
@@ -121,6 +124,11 @@ class RunCore:
     @property
     def engine(self) -> Any:
         return self._host.engine
+
+    @property
+    def releasing(self) -> bool:
+        """The run is being finished or handed back: its lease is on its way out."""
+        return self._unloading or self._ending
 
     @property
     def parked(self) -> bool:
@@ -147,6 +155,7 @@ class RunCore:
             self._unloading = True
             # the cancelled calls unwind before _unload runs: keep what they wait for
             self._unload_deadlines = list(self._parked.values())
+            self._unload_positions = sorted(self._probing)
             self._unload_waits = (sorted(self._waits_on_tokens), sorted(self._waits_on_children))
             self._task.cancel()
 
@@ -258,26 +267,36 @@ class RunCore:
     ) -> tuple[Any] | None:
         """Stay parked until ``probe`` finds something (its result) or ``deadline`` (None).
 
-        Probes run on every poke and, with ``poll``, every poll interval; they do not
-        count as activity, so a polling run still unloads after the idle window. A
-        probe cancelled by the unload is safe: what it takes is checkpointed with it.
+        The first probe runs before the call counts as parked. Later probes run on
+        every poke and, with ``poll``, every poll interval; they do not count as
+        activity, so a polling run still unloads after the idle window. A probe cut
+        short by the unload may still commit what it took (checkpointed with it): the
+        unload then sees that checkpoint and makes the run due at once.
         """
+        self._check_cancel()
+        event = self._poke
+        found = await probe()
+        if found is not None:
+            return found
         self._parked[position] = deadline
+        if poll:
+            self._probing.add(position)
         self._state_changed()
         try:
             while True:
-                self._check_cancel()
-                event = self._poke
-                found = await probe()
-                if found is not None:
-                    return found
                 remaining = math.inf if deadline is None else deadline - self._now()
                 if remaining <= 0:
                     return None
                 timeout = min(remaining, self._host.poll_interval) if poll else remaining
                 await self._host.clock.wait(event, None if timeout == math.inf else timeout)
+                self._check_cancel()
+                event = self._poke
+                found = await probe()
+                if found is not None:
+                    return found
         finally:
             del self._parked[position]
+            self._probing.discard(position)
             self._state_changed()
 
     async def _until(self, position: int, deadline: float) -> None:

@@ -14,7 +14,6 @@ import os
 import socket
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ._errors import DatabaseUnavailable, WorkflowNotRegistered
@@ -22,9 +21,9 @@ from ._executor import Outcome, RunExecutor
 from ._history import History
 from ._run import RunCore
 from ._store import Write
+from ._store import history as history_queries
 from ._store import leases as lease_queries
 from ._store.leases import Claimed
-from ._store.schema import events
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -168,7 +167,11 @@ class Worker:
         never = asyncio.Event()
         while True:
             await self.clock.wait(never, ttl / 3)
-            held = {(run_id, e.claimed.epoch) for run_id, e in self._executors.items()}
+            held = {
+                (run_id, e.claimed.epoch)
+                for run_id, e in self._executors.items()
+                if not e.releasing  # its final write may land before this renewal
+            }
             if not held:
                 continue
 
@@ -225,27 +228,8 @@ class Worker:
             self._slot_freed()
 
     async def _load_history(self, run_id: str) -> History:
-        stmt = (
-            select(
-                events.c.position,
-                events.c.type,
-                events.c.name,
-                events.c.checkpoint,
-                events.c.failed,
-                events.c.attempt,
-                events.c.wake_at,
-                events.c.data,
-            )
-            .where(
-                events.c.run_id == run_id,
-                events.c.position.is_not(None),
-                events.c.key.not_like("%~%"),
-            )
-            .order_by(events.c.id)
-        )
-
         async def load(conn: AsyncConnection) -> History:
-            return History.from_rows(run_id, (await conn.execute(stmt)).all())
+            return History.from_rows(run_id, await history_queries.replay_rows(conn, run_id))
 
         return await self.db.run_read(load)
 

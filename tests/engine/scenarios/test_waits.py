@@ -221,3 +221,16 @@ async def test_hundreds_of_waiting_runs_do_not_delay_a_new_run(db_url: str) -> N
         fresh = await engine.start(waits_three_steps, 0)
         assert await fresh.result(timeout=5) == 3
         assert sum(1 for w in waiting if w.run_id in engine._workers[0]._executors) <= 4
+
+
+async def test_a_burst_of_deliveries_wakes_every_waiting_run(db_url: str) -> None:
+    # few parked slots and a short idle window: runs are unloaded while probing
+    engine = Engine(db_url, idle_window=0.05, poll_interval=0.05)
+    async with engine, engine.worker(concurrency=20, max_parked=8):
+        handles = [await engine.start(waits_one_payload, f"burst-{i}", None) for i in range(150)]
+        async with asyncio.timeout(60):
+            while len(await engine.list_runs(status="waiting", limit=1000)) < 150:
+                await asyncio.sleep(0.05)
+        await asyncio.gather(*(engine.resume_hook(f"burst-{i}", i) for i in range(150)))
+        results = await asyncio.gather(*(h.result(timeout=60) for h in handles))
+    assert results == list(range(150))
