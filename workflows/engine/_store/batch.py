@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .._errors import DatabaseUnavailable
+from . import postgres
 from . import runs as run_queries
 from .database import Database
 from .dialect import insert_ignoring_conflicts, notify
@@ -109,9 +110,14 @@ class Batcher:
     async def _flush(self, batch: list[tuple[Write, asyncio.Future[WriteOutcome]]]) -> None:
         writes = [w for w, _ in batch]
         try:
-            outcomes = await self._db.run_write(
-                lambda conn: apply_writes(conn, writes), budget=self._budget
-            )
+            if self._db.dialect == "postgresql" and all(map(_appends_only, writes)):
+                outcomes = await self._db.run_autocommit(
+                    lambda conn: _append_fenced(conn, writes), budget=self._budget
+                )
+            else:
+                outcomes = await self._db.run_write(
+                    lambda conn: apply_writes(conn, writes), budget=self._budget
+                )
         except DatabaseUnavailable as exc:
             _fail(batch, exc)
             return
@@ -126,6 +132,26 @@ class Batcher:
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if not future.done():
                 future.set_result(outcome)
+
+
+def _appends_only(write: Write) -> bool:
+    """A fenced write that only appends history (a step's checkpoint, say)."""
+    return (
+        write.epoch is not None
+        and bool(write.events)
+        and write.new_run is None
+        and write.run_update is None
+        and write.work is None
+        and not write.wake
+        and not write.done
+    )
+
+
+async def _append_fenced(conn: AsyncConnection, writes: list[Write]) -> list[WriteOutcome]:
+    held = sorted({(w.run_id, w.epoch) for w in writes if w.epoch is not None})
+    rows = [row for w in writes for row in w.events]
+    live = await postgres.fenced_insert(conn, held, rows)
+    return [WriteOutcome(w.run_id in live, live.get(w.run_id, False)) for w in writes]
 
 
 def _fail(batch: list[tuple[Write, asyncio.Future[WriteOutcome]]], exc: BaseException) -> None:

@@ -172,6 +172,16 @@ class Database:
 
         return await self.retrying(attempt, budget=budget)
 
+    async def run_autocommit(
+        self, work: Callable[[AsyncConnection], Awaitable[T]], *, budget: float | None = 30.0
+    ) -> T:
+        """Run one self-contained statement in autocommit mode (PostgreSQL).
+
+        One round trip instead of BEGIN, statement, COMMIT; ``work`` must be a single
+        statement, so that it is atomic on its own, and idempotent.
+        """
+        return await self.run_read(work, budget=budget)
+
     async def retrying(self, attempt: Callable[[], Awaitable[T]], *, budget: float | None) -> T:
         """Call ``attempt`` until it succeeds or a non-transient error or budget ends it."""
         loop = asyncio.get_running_loop()
