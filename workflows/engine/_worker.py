@@ -183,15 +183,15 @@ class Worker:
                 )
 
             try:
-                outcome = await self.batcher.write(Write("", work=renew))
+                outcome = await self.batcher.write(Write("", work=renew), urgent=True)
             except DatabaseUnavailable as exc:
                 log.warning("could not renew leases: %s", exc)
                 continue
             live: dict[str, bool] = outcome.value
             for run_id, _epoch in held:
                 executor = self._executors.get(run_id)
-                if executor is None or executor.claimed.epoch != _epoch:
-                    continue
+                if executor is None or executor.claimed.epoch != _epoch or executor.releasing:
+                    continue  # gone, or released meanwhile (maybe in the renewal's batch)
                 if run_id not in live:
                     log.warning("lost the lease on run %s; another worker owns it", run_id)
                     executor.lose()

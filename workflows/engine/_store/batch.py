@@ -89,15 +89,23 @@ class Batcher:
         await self._task
         self._task = None
 
-    def submit(self, write: Write) -> asyncio.Future[WriteOutcome]:
-        """Queue a write; the future resolves once its batch committed."""
+    def submit(self, write: Write, *, urgent: bool = False) -> asyncio.Future[WriteOutcome]:
+        """Queue a write; the future resolves once its batch committed.
+
+        ``urgent`` writes (lease renewals) go to the front: behind a backlog of
+        thousands of writes, a renewal could otherwise arrive after the lease expired.
+        Writes of one run are never urgent, so their order is kept.
+        """
         future: asyncio.Future[WriteOutcome] = asyncio.get_running_loop().create_future()
-        self._queue.append((write, future))
+        if urgent:
+            self._queue.insert(0, (write, future))
+        else:
+            self._queue.append((write, future))
         self._pending.set()
         return future
 
-    async def write(self, write: Write) -> WriteOutcome:
-        return await self.submit(write)
+    async def write(self, write: Write, *, urgent: bool = False) -> WriteOutcome:
+        return await self.submit(write, urgent=urgent)
 
     async def _loop(self) -> None:
         while not (self._stopping and not self._queue):
