@@ -14,6 +14,7 @@ from workflows.engine import (
     InvalidRunState,
     NonDeterminismError,
     RunCancelled,
+    RunHandle,
     RunNotFound,
     RunStatus,
     StepRetriesExhausted,
@@ -101,7 +102,8 @@ async def life_two_steps() -> str:
     return await life_count("second")
 
 
-async def test_cancel_stops_before_the_next_step(engine: Engine) -> None:
+async def cancel_during_first_step(engine: Engine) -> RunHandle:
+    """Start ``life_two_steps``, cancel it while its first step runs, let the step end."""
     gates["blocker"] = blocker = asyncio.Event()
     handle = await engine.start(life_two_steps)
     async with asyncio.timeout(5):
@@ -111,20 +113,17 @@ async def test_cancel_stops_before_the_next_step(engine: Engine) -> None:
     blocker.set()
     with pytest.raises(RunCancelled):
         await handle.result(timeout=10)
+    return handle
+
+
+async def test_cancel_stops_before_the_next_step(engine: Engine) -> None:
+    handle = await cancel_during_first_step(engine)
     assert calls["second"] == 0
     assert await handle.status() == RunStatus.CANCELLED
 
 
 async def test_retry_continues_a_cancelled_run_from_its_last_completed_step(engine: Engine) -> None:
-    gates["blocker"] = blocker = asyncio.Event()
-    handle = await engine.start(life_two_steps)
-    async with asyncio.timeout(5):
-        while calls["blocking"] == 0:
-            await asyncio.sleep(0.01)
-    await engine.cancel(handle.run_id)
-    blocker.set()
-    with pytest.raises(RunCancelled):
-        await handle.result(timeout=10)
+    handle = await cancel_during_first_step(engine)
     await engine.retry(handle.run_id)
     assert await handle.result(timeout=10) == "second"
     assert calls == Counter({"blocking": 1, "second": 1})
