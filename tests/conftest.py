@@ -31,10 +31,11 @@ def postgres_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_database(postgres_server: str, worker_id: str) -> str:
-    """A database of this test process's own (one per xdist worker)."""
-    name = f"feedback_bot_test_{worker_id}"
-    return asyncio.run(databases.create_database(postgres_server, name))
+def postgres_database(postgres_server: str, worker_id: str) -> Iterator[str]:
+    """A database of this test process's own (one per xdist worker and test session)."""
+    name = f"feedback_bot_test_{worker_id}_{os.getpid()}"
+    yield asyncio.run(databases.create_database(postgres_server, name))
+    asyncio.run(databases.drop_database(postgres_server, name))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

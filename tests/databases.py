@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import glob
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -131,17 +132,34 @@ def find_server() -> tuple[str | None, ThrowawayServer | None, str]:
     return url, server, ""
 
 
+def _identifier(name: str) -> str:
+    """A database name made by the tests; checked, since identifiers cannot be bound."""
+    if not re.fullmatch(r"[a-z0-9_]{1,63}", name):
+        raise ValueError(f"unexpected database name {name!r}")
+    return f'"{name}"'
+
+
 async def create_database(admin_url: str, name: str) -> str:
     """(Re)create database ``name`` on the server of ``admin_url``; return its URL."""
     url = make_url(admin_url)
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(f"DROP DATABASE IF EXISTS {_identifier(name)} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {_identifier(name)}")
     finally:
         await conn.close()
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    """Drop database ``name`` (at the end of a test session)."""
+    dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {_identifier(name)} WITH (FORCE)")
+    finally:
+        await conn.close()
 
 
 async def truncate_all(url: str) -> None:
@@ -154,8 +172,7 @@ async def truncate_all(url: str) -> None:
             for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         ]
         if names:
-            await conn.execute(
-                "TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"
-            )
+            tables = ", ".join(map(_identifier, names))
+            await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     finally:
         await conn.close()

@@ -18,13 +18,19 @@ from agents.calibration import (
 from agents.thresholds import Thresholds
 
 
-def scored(best: list[float], runner_up: list[float] | float, correct: list[bool],
-           matchable: list[bool], name: str = "hand") -> ScoredQueries:
+def scored(
+    best: list[float],
+    runner_up: list[float] | float,
+    correct: list[bool],
+    matchable: list[bool],
+    name: str = "hand",
+) -> ScoredQueries:
     n = len(best)
     second = np.full(n, runner_up) if isinstance(runner_up, float) else np.array(runner_up)
     top = np.array(correct)
-    return ScoredQueries(name, np.array(best), second, top, np.array(matchable),
-                         np.where(top, 1, 0).astype(np.int64))
+    return ScoredQueries(
+        name, np.array(best), second, top, np.array(matchable), np.where(top, 1, 0).astype(np.int64)
+    )
 
 
 def test_roc_auc_known_answers() -> None:
@@ -51,9 +57,12 @@ def test_wilson_lower_bound() -> None:
 
 
 def test_link_stats_follow_the_documented_definitions() -> None:
-    data = scored(best=[0.9, 0.85, 0.7, 0.6, 0.95], runner_up=0.0,
-                  correct=[True, False, False, False, False],
-                  matchable=[True, True, True, True, False])
+    data = scored(
+        best=[0.9, 0.85, 0.7, 0.6, 0.95],
+        runner_up=0.0,
+        correct=[True, False, False, False, False],
+        matchable=[True, True, True, True, False],
+    )
     stats = link_stats(data, Thresholds(link=0.8, ask=0.65))
     assert stats.links == 3 and stats.right_links == 1
     assert stats.link_precision == pytest.approx(1 / 3)  # the link without a match is wrong
@@ -64,8 +73,12 @@ def test_link_stats_follow_the_documented_definitions() -> None:
 
 
 def test_calibrate_picks_the_widest_precise_link_rule() -> None:
-    data = scored(best=[0.9, 0.85, 0.7, 0.6], runner_up=0.0,
-                  correct=[True, True, False, False], matchable=[True, True, True, False])
+    data = scored(
+        best=[0.9, 0.85, 0.7, 0.6],
+        runner_up=0.0,
+        correct=[True, True, False, False],
+        matchable=[True, True, True, False],
+    )
     result = calibrate([data], precision=0.9, confidence=0.5, max_miss=0.34)
     assert result.reached
     assert result.thresholds == Thresholds(link=0.85, ask=0.85, margin=0.0)
@@ -75,18 +88,21 @@ def test_calibrate_picks_the_widest_precise_link_rule() -> None:
 
 
 def test_calibrate_uses_the_margin_when_two_requests_are_close() -> None:
-    data = scored(best=[0.9, 0.9], runner_up=[0.5, 0.88], correct=[True, False],
-                  matchable=[True, True])
+    data = scored(
+        best=[0.9, 0.9], runner_up=[0.5, 0.88], correct=[True, False], matchable=[True, True]
+    )
     result = calibrate([data], precision=0.9, confidence=0.5)
     assert result.thresholds.link == 0.9
     assert result.thresholds.margin == 0.03  # the smallest grid margin above the 0.02 lead
 
 
 def test_calibrate_must_hold_on_every_file() -> None:
-    easy = scored(best=[0.9, 0.8], runner_up=0.0, correct=[True, True], matchable=[True, True],
-                  name="easy")
-    hard = scored(best=[0.9, 0.8], runner_up=0.0, correct=[True, False], matchable=[True, True],
-                  name="hard")
+    easy = scored(
+        best=[0.9, 0.8], runner_up=0.0, correct=[True, True], matchable=[True, True], name="easy"
+    )
+    hard = scored(
+        best=[0.9, 0.8], runner_up=0.0, correct=[True, False], matchable=[True, True], name="hard"
+    )
     result = calibrate([easy, hard], precision=0.9, confidence=0.5)
     assert result.thresholds.link == 0.9  # 0.8 would do on "easy" only
     assert [f.name for f in result.files] == ["easy", "hard"]

@@ -19,11 +19,23 @@ from tests.fakes.pytest_plugin import FAKE_OPENAI_KEY, fake_openai
 __all__ = ["fake_openai"]
 
 DATA = Path(__file__).resolve().parent / "data"
-KEYS = ["file", "recall_at_1", "recall_at_5", "auc", "link_precision", "link_coverage",
-        "false_link_rate", "ask_share", "texts_per_second"]
+KEYS = [
+    "file",
+    "recall_at_1",
+    "recall_at_5",
+    "auc",
+    "link_precision",
+    "link_coverage",
+    "false_link_rate",
+    "ask_share",
+    "texts_per_second",
+]
 
 TINY: dict[str, Any] = {
-    "format": "match-eval/1", "name": "tiny", "attribution": "hand-made", "license": "CC0",
+    "format": "match-eval/1",
+    "name": "tiny",
+    "attribution": "hand-made",
+    "license": "CC0",
     "requests": [
         {"id": "r1", "texts": ["export reports to csv"]},
         {"id": "r2", "texts": ["dark mode for the dashboard", "dark theme please"]},
@@ -72,8 +84,18 @@ def test_eval_matching_table_and_threshold_overrides(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write(tmp_path / "tiny.json.gz", TINY)
-    code, out, _ = run(capsys, "eval-matching", str(path), str(path), "--embedder", "fake",
-                       "--link", "1.01", "--ask", "0.9")
+    code, out, _ = run(
+        capsys,
+        "eval-matching",
+        str(path),
+        str(path),
+        "--embedder",
+        "fake",
+        "--link",
+        "1.01",
+        "--ask",
+        "0.9",
+    )
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["file", "recall@1", "recall@5"]
@@ -86,8 +108,14 @@ def test_metric_definitions_are_in_the_help(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit):
         main(["eval-matching", "--help"])
     help_text = capsys.readouterr().out
-    for phrase in ("link precision", "a link on a query without a match is wrong",
-                   "false link rate", "ask share", "link coverage", "recall@5"):
+    for phrase in (
+        "link precision",
+        "a link on a query without a match is wrong",
+        "false link rate",
+        "ask share",
+        "link coverage",
+        "recall@5",
+    ):
         assert phrase in help_text
 
 
@@ -133,8 +161,18 @@ def test_calibrate_prints_thresholds_and_coverage(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write(tmp_path / "tiny.json.gz", TINY)
-    code, out, _ = run(capsys, "calibrate", str(path), "--embedder", "fake", "--precision",
-                       "0.6", "--confidence", "0.5", "--json")
+    code, out, _ = run(
+        capsys,
+        "calibrate",
+        str(path),
+        "--embedder",
+        "fake",
+        "--precision",
+        "0.6",
+        "--confidence",
+        "0.5",
+        "--json",
+    )
     result = json.loads(out)
     assert code == 0 and result["reached"] is True
     assert result["thresholds"]["link"] > 0.0  # a link needs at least some shared words
@@ -145,7 +183,9 @@ def test_calibrate_prints_thresholds_and_coverage(
 
 
 def test_openai_embedder_from_the_environment(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
     fake_openai: FakeOpenAIServer,
 ) -> None:
     path = write(tmp_path / "tiny.json.gz", TINY)
@@ -153,8 +193,20 @@ def test_openai_embedder_from_the_environment(
     monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
     code, _, err = run(capsys, "eval-matching", str(path), "--embedder", "openai")
     assert code == 2 and "no calibrated thresholds: pass --link and --ask" in err
-    code, out, _ = run(capsys, "eval-matching", str(path), "--embedder", "openai",
-                       "--dimensions", "64", "--link", "0.9", "--ask", "0.5", "--json")
+    code, out, _ = run(
+        capsys,
+        "eval-matching",
+        str(path),
+        "--embedder",
+        "openai",
+        "--dimensions",
+        "64",
+        "--link",
+        "0.9",
+        "--ask",
+        "0.5",
+        "--json",
+    )
     assert code == 0 and json.loads(out)[0]["recall_at_1"] == pytest.approx(2 / 3)
     assert {e.body["dimensions"] for e in fake_openai.embedding_requests} == {64}
 

@@ -25,8 +25,9 @@ def axis(i: int) -> npt.NDArray[np.float32]:
     return vector
 
 
-def brute_force(rows: dict[str, list[npt.NDArray[np.float32]]], query: npt.NDArray[np.float32],
-                k: int) -> list[tuple[str, float]]:
+def brute_force(
+    rows: dict[str, list[npt.NDArray[np.float32]]], query: npt.NDArray[np.float32], k: int
+) -> list[tuple[str, float]]:
     scores = {r: max(float(v @ query) for v in vs) for r, vs in rows.items()}
     return sorted(scores.items(), key=lambda item: -item[1])[:k]
 
@@ -161,8 +162,14 @@ def test_the_index_refuses_another_embedders_vectors() -> None:
 
 
 def test_inconsistent_arrays_are_refused() -> None:
-    arrays = IndexArrays("x", DIM, np.array(["r1"]), np.array(["a", "b"]), np.array(["t"]),
-                         np.ones((1, DIM), dtype=np.float32))
+    arrays = IndexArrays(
+        "x",
+        DIM,
+        np.array(["r1"]),
+        np.array(["a", "b"]),
+        np.array(["t"]),
+        np.ones((1, DIM), dtype=np.float32),
+    )
     with pytest.raises(ValueError, match="differ in size"):
         VectorIndex.from_arrays(arrays)
 

@@ -43,8 +43,11 @@ class FakeJudge:
         self.seen.append((text, [c.request_id for c in candidates]))
         if self.error is not None:
             raise self.error
-        return [Verdict(c.request_id, self.confidences.get(c.request_id, 0.1), f"about {c.text}")
-                for c in candidates if c.request_id in self.confidences]
+        return [
+            Verdict(c.request_id, self.confidences.get(c.request_id, 0.1), f"about {c.text}")
+            for c in candidates
+            if c.request_id in self.confidences
+        ]
 
 
 @pytest.fixture
@@ -74,8 +77,9 @@ async def test_partial_overlap_asks_and_nothing_in_common_is_new(matcher: Matche
     assert ask.best is not None and ask.best.request_id == "r2"
     new = await matcher.decide("my cat is cute")
     assert new.tier is Tier.NEW
-    assert [c.score for c in new.candidates] == sorted((c.score for c in new.candidates),
-                                                       reverse=True)
+    assert [c.score for c in new.candidates] == sorted(
+        (c.score for c in new.candidates), reverse=True
+    )
 
 
 async def test_linked_feedback_makes_a_request_findable(matcher: Matcher) -> None:
@@ -92,8 +96,9 @@ async def test_update_and_remove(matcher: Matcher) -> None:
     assert (await matcher.decide("saml login")).request_id == "r3"
     matcher.remove_request("r1")
     decision = await matcher.decide("export reports to csv")
-    assert decision.tier is not Tier.LINK and "r1" not in [c.request_id for c in
-                                                         decision.candidates]
+    assert decision.tier is not Tier.LINK and "r1" not in [
+        c.request_id for c in decision.candidates
+    ]
 
 
 async def test_empty_index_files_a_new_request() -> None:
@@ -138,8 +143,7 @@ async def test_judge_confidence_between_its_thresholds_asks(matcher: Matcher) ->
     assert [c.confidence for c in decision.candidates] == [0.85, 0.0, 0.0]  # unjudged: 0
     own = FakeJudge({"r1": 0.85})
     own.thresholds = Thresholds(link=0.8, ask=0.5)  # type: ignore[attr-defined]
-    assert (await Matcher(matcher.embedder, matcher.index, judge=own).decide("x")).tier \
-        is Tier.LINK
+    assert (await Matcher(matcher.embedder, matcher.index, judge=own).decide("x")).tier is Tier.LINK
 
 
 @pytest.mark.parametrize(
@@ -158,10 +162,14 @@ async def test_a_failing_judge_falls_back_to_embedding_scores(
 
 
 async def test_the_llm_judge_fits_the_protocol(fake_openai: FakeOpenAIServer) -> None:
-    fake_openai.reply_with({"judgements": [
-        {"request_id": "r1", "confidence": 0.3, "reason": "Different export."},
-        {"request_id": "r2", "confidence": 0.93, "reason": "Same dark theme ask."},
-    ]})
+    fake_openai.reply_with(
+        {
+            "judgements": [
+                {"request_id": "r1", "confidence": 0.3, "reason": "Different export."},
+                {"request_id": "r2", "confidence": 0.93, "reason": "Same dark theme ask."},
+            ]
+        }
+    )
     config = LLMConfig(api_key=FAKE_OPENAI_KEY, base_url=fake_openai.base_url, model="m")
     async with LLMClient(config) as client:
         matcher = Matcher(FakeEmbedder(), judge=LLMJudge(client), top_k=2)

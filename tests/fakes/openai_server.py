@@ -246,7 +246,9 @@ class FakeOpenAIServer:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()
@@ -255,7 +257,9 @@ class FakeOpenAIServer:
         return await asyncio.to_thread(self.start)
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await asyncio.to_thread(self.stop)
@@ -273,8 +277,13 @@ class FakeOpenAIServer:
             self._replies.extend(replies)
 
     def fail_next(
-        self, status: int, *, times: int = 1, retry_after: float | None = None,
-        path: str | None = None, message: str | None = None,
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: float | None = None,
+        path: str | None = None,
+        message: str | None = None,
     ) -> None:
         """Answer the next ``times`` matching requests with an error status.
 
@@ -453,8 +462,12 @@ class FakeOpenAIServer:
             "created": int(time.time()),
             "model": str(body.get("model", self.model)),
             "choices": [
-                {"index": 0, "message": message, "finish_reason": reply.finish_reason,
-                 "logprobs": None},
+                {
+                    "index": 0,
+                    "message": message,
+                    "finish_reason": reply.finish_reason,
+                    "logprobs": None,
+                },
             ],
             "usage": {
                 "prompt_tokens": prompt_tokens,
@@ -586,7 +599,8 @@ def _error_response(status: int, message: str, retry_after: float | None = None)
     error_type = "server_error" if status >= 500 else "invalid_request_error"
     if status == 429:
         error_type = "requests"
-    body = {"error": {"message": message, "type": error_type, "param": None,
-                      "code": kinds.get(status)}}
+    body = {
+        "error": {"message": message, "type": error_type, "param": None, "code": kinds.get(status)}
+    }
     headers = {} if retry_after is None else {"retry-after": f"{retry_after:g}"}
     return _Response(status, body, headers)

@@ -56,8 +56,10 @@ def test_example_from_schema_satisfies_constraints() -> None:
 async def test_default_chat_answer_follows_the_json_schema(
     client: openai.AsyncOpenAI,
 ) -> None:
-    response_format = {"type": "json_schema",
-                       "json_schema": {"name": "x", "schema": SCHEMA, "strict": True}}
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": "x", "schema": SCHEMA, "strict": True},
+    }
     content = await _chat(client, response_format=response_format)
     assert content is not None
     assert json.loads(content) == example_from_schema(SCHEMA)
@@ -70,16 +72,18 @@ async def test_scripted_replies_are_used_in_order(
     assert await _chat(client) == "plain"
     assert json.loads(await _chat(client) or "") == {"a": 1}
     assert await _chat(client) == "m"
-    answer = await client.chat.completions.create(model="m", messages=[{"role": "user",
-                                                                        "content": "hi"}])
+    answer = await client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}]
+    )
     assert answer.choices[0].finish_reason == "length"
     fake_openai.responder = lambda body: "from responder"
     assert await _chat(client) == "from responder"
 
 
 async def test_embeddings_are_deterministic_unit_vectors(client: openai.AsyncOpenAI) -> None:
-    answer = await client.embeddings.create(model="e", input=["red apple", "red car"],
-                                            dimensions=64)
+    answer = await client.embeddings.create(
+        model="e", input=["red apple", "red car"], dimensions=64
+    )
     first, second = (item.embedding for item in answer.data)
     assert len(first) == 64
     assert math.isclose(sum(v * v for v in first), 1.0, rel_tol=1e-5)
@@ -108,8 +112,9 @@ async def test_faults_then_recovery(
 
 
 async def test_wrong_key_is_rejected_and_journaled(fake_openai: FakeOpenAIServer) -> None:
-    async with openai.AsyncOpenAI(base_url=fake_openai.base_url, api_key="wrong",
-                                  max_retries=0) as api:
+    async with openai.AsyncOpenAI(
+        base_url=fake_openai.base_url, api_key="wrong", max_retries=0
+    ) as api:
         with pytest.raises(openai.AuthenticationError):
             await _chat(api)
     (entry,) = fake_openai.chat_requests
@@ -130,7 +135,6 @@ async def test_stall_triggers_client_timeout(
 def test_sync_client_and_restart() -> None:
     server = FakeOpenAIServer(api_key=None)
     for _ in range(2):
-        with server, openai.OpenAI(base_url=server.base_url, api_key="any",
-                                   max_retries=0) as api:
+        with server, openai.OpenAI(base_url=server.base_url, api_key="any", max_retries=0) as api:
             assert api.models.list().data[0].id == "fake-model"
     assert "stopped" in repr(server)

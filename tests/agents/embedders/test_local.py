@@ -44,11 +44,13 @@ async def test_rows_are_unit_float32_in_input_order(embedder: LocalEmbedder) -> 
 
 
 async def test_meaning_not_just_words(embedder: LocalEmbedder) -> None:
-    refund, money_back, card = await embedder.embed([
-        "I want a refund for this purchase",
-        "Please give me my money back",
-        "When will my new card arrive?",
-    ])
+    refund, money_back, card = await embedder.embed(
+        [
+            "I want a refund for this purchase",
+            "Please give me my money back",
+            "When will my new card arrive?",
+        ]
+    )
     assert float(refund @ money_back) > float(refund @ card) + 0.2
 
 
@@ -117,8 +119,12 @@ def test_onnxruntime_errors_are_mapped(
 
 
 def test_every_onnxruntime_error_class_is_mapped() -> None:
-    public = {name for name in dir(ort_errors) if isinstance(getattr(ort_errors, name), type)
-              and issubclass(getattr(ort_errors, name), Exception)}
+    public = {
+        name
+        for name in dir(ort_errors)
+        if isinstance(getattr(ort_errors, name), type)
+        and issubclass(getattr(ort_errors, name), Exception)
+    }
     unmapped = []
     for name in sorted(public - {"ModelLoaded"}):  # a status, not a failure
         try:

@@ -18,8 +18,11 @@ __all__ = ["fake_openai"]
 
 
 def embedder_for(server: FakeOpenAIServer, **options: object) -> OpenAIEmbedder:
-    settings: dict[str, object] = {"api_key": FAKE_OPENAI_KEY, "base_url": server.base_url,
-                                   "max_retry_wait": 0.05}
+    settings: dict[str, object] = {
+        "api_key": FAKE_OPENAI_KEY,
+        "base_url": server.base_url,
+        "max_retry_wait": 0.05,
+    }
     settings.update(options)
     return OpenAIEmbedder(**settings)  # type: ignore[arg-type]
 
@@ -103,8 +106,9 @@ async def test_unreachable_server_is_unavailable() -> None:
     server = FakeOpenAIServer(api_key=FAKE_OPENAI_KEY).start()
     base_url = server.base_url
     server.stop()
-    async with OpenAIEmbedder(api_key="k", base_url=base_url, max_attempts=2,
-                              max_retry_wait=0.01) as embedder:
+    async with OpenAIEmbedder(
+        api_key="k", base_url=base_url, max_attempts=2, max_retry_wait=0.01
+    ) as embedder:
         with pytest.raises(EmbedderUnavailable, match="cannot connect"):
             await embedder.embed(["hello"])
 
@@ -140,8 +144,11 @@ def status_error(cls: type[openai.APIStatusError], status: int) -> openai.APISta
         (status_error(openai.ConflictError, 409), EmbedderError, None),
         (openai.APITimeoutError(REQUEST), EmbedderUnavailable, None),
         (openai.APIConnectionError(request=REQUEST), EmbedderUnavailable, None),
-        (openai.APIResponseValidationError(httpx2.Response(200, request=REQUEST), None),
-         EmbedderError, None),
+        (
+            openai.APIResponseValidationError(httpx2.Response(200, request=REQUEST), None),
+            EmbedderError,
+            None,
+        ),
         (openai.OpenAIError("other"), EmbedderError, None),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, Exception) else None,

@@ -73,7 +73,13 @@ def sleeps() -> Sleeps:
 
 @pytest.fixture
 async def llm(fake_openai: FakeOpenAIServer, sleeps: Sleeps) -> AsyncIterator[LLMClient]:
-    config = LLMConfig(api_key=FAKE_OPENAI_KEY, base_url=fake_openai.base_url,
-                       model="fake-model", timeout=5.0, max_attempts=3, base_delay=0.01)
+    config = LLMConfig(
+        api_key=FAKE_OPENAI_KEY,
+        base_url=fake_openai.base_url,
+        model="fake-model",
+        timeout=5.0,
+        max_attempts=3,
+        base_delay=0.01,
+    )
     async with LLMClient(config, sleep=sleeps) as client:
         yield client

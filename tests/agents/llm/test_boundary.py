@@ -24,11 +24,21 @@ def _status(cls: type[openai.APIStatusError], status: int, **headers: str) -> Ex
     return cls(f"status {status}", response=_response(status, **headers), body=None)
 
 
-COMPLETION = ChatCompletion.model_validate({
-    "id": "c", "object": "chat.completion", "created": 0, "model": "m",
-    "choices": [{"index": 0, "finish_reason": "length",
-                 "message": {"role": "assistant", "content": "{"}}],
-})
+COMPLETION = ChatCompletion.model_validate(
+    {
+        "id": "c",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "length",
+                "message": {"role": "assistant", "content": "{"},
+            }
+        ],
+    }
+)
 
 CASES: list[tuple[Exception, type[AgentsError]]] = [
     (_status(openai.AuthenticationError, 401), LLMRejected),
@@ -73,8 +83,10 @@ def test_every_openai_error_class_is_covered() -> None:
 
 
 def test_rejections_say_what_to_check() -> None:
-    with pytest.raises(LLMRejected, match="check the configured API key") as caught, \
-            map_openai_errors("extract"):
+    with (
+        pytest.raises(LLMRejected, match="check the configured API key") as caught,
+        map_openai_errors("extract"),
+    ):
         raise _status(openai.AuthenticationError, 401)
     assert caught.value.status == 401
 

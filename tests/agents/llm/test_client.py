@@ -26,8 +26,9 @@ def _answer(title: str = "A valid title here", score: float = 0.5) -> dict[str, 
 
 
 async def _ask(llm: LLMClient) -> Answer:
-    return await llm.structured(Answer, task="test_task", system="SYSTEM PROMPT",
-                                data={"text": "customer words"})
+    return await llm.structured(
+        Answer, task="test_task", system="SYSTEM PROMPT", data={"text": "customer words"}
+    )
 
 
 async def test_structured_output_request_and_answer(
@@ -63,8 +64,9 @@ async def test_429_then_success_honours_retry_after(
 
 
 async def test_retry_after_is_capped(fake_openai: FakeOpenAIServer, sleeps: Sleeps) -> None:
-    config = LLMConfig(api_key="sk-fake-test-key", base_url=fake_openai.base_url,
-                       max_retry_after=0.5)
+    config = LLMConfig(
+        api_key="sk-fake-test-key", base_url=fake_openai.base_url, max_retry_after=0.5
+    )
     fake_openai.fail_next(429, retry_after=120)
     async with LLMClient(config, sleep=sleeps) as llm:
         await _ask(llm)
@@ -96,8 +98,9 @@ async def test_retries_exhausted_is_llm_unavailable(
 async def test_timeout_and_dropped_connection_are_retried(
     fake_openai: FakeOpenAIServer, sleeps: Sleeps
 ) -> None:
-    config = LLMConfig(api_key="sk-fake-test-key", base_url=fake_openai.base_url,
-                       timeout=0.2, base_delay=0.0)
+    config = LLMConfig(
+        api_key="sk-fake-test-key", base_url=fake_openai.base_url, timeout=0.2, base_delay=0.0
+    )
     fake_openai.stall_next(3.0)
     fake_openai.disconnect_next()
     async with LLMClient(config, sleep=sleeps) as llm:
@@ -119,9 +122,7 @@ async def test_bad_key_is_a_clear_error_without_retries(
     assert sleeps == []
 
 
-async def test_bad_request_is_not_retried(
-    llm: LLMClient, fake_openai: FakeOpenAIServer
-) -> None:
+async def test_bad_request_is_not_retried(llm: LLMClient, fake_openai: FakeOpenAIServer) -> None:
     fake_openai.fail_next(400, message="context too long")
     with pytest.raises(LLMUnavailable, match="context too long"):
         await _ask(llm)
@@ -161,9 +162,7 @@ async def test_invalid_twice_is_output_invalid(
     assert len(fake_openai.chat_requests) == 2
 
 
-async def test_check_failure_triggers_repair(
-    llm: LLMClient, fake_openai: FakeOpenAIServer
-) -> None:
+async def test_check_failure_triggers_repair(llm: LLMClient, fake_openai: FakeOpenAIServer) -> None:
     def check(answer: Answer) -> Answer:
         if answer.score < 0.9:
             raise ValueError("score: must be at least 0.9 for this test")
@@ -175,9 +174,7 @@ async def test_check_failure_triggers_repair(
     assert "at least 0.9" in fake_openai.chat_requests[1].messages[3]["content"]
 
 
-async def test_refusal_is_output_invalid(
-    llm: LLMClient, fake_openai: FakeOpenAIServer
-) -> None:
+async def test_refusal_is_output_invalid(llm: LLMClient, fake_openai: FakeOpenAIServer) -> None:
     fake_openai.reply_with(ChatReply(None, refusal="I can't help with that."))
     with pytest.raises(LLMOutputInvalid, match="refused"):
         await _ask(llm)
@@ -216,8 +213,7 @@ def test_config_hides_the_key_and_validates() -> None:
 async def test_client_sends_no_temperature_when_unset(
     fake_openai: FakeOpenAIServer,
 ) -> None:
-    config = LLMConfig(api_key="sk-fake-test-key", base_url=fake_openai.base_url,
-                       temperature=None)
+    config = LLMConfig(api_key="sk-fake-test-key", base_url=fake_openai.base_url, temperature=None)
     async with LLMClient(config) as llm:
         await _ask(llm)
     assert "temperature" not in fake_openai.chat_requests[0].body

@@ -27,8 +27,13 @@ async def test_compose_through_the_llm(llm: LLMClient, fake_openai: FakeOpenAISe
     system, _ = fake_openai.chat_requests[0].messages
     assert system["content"] == COMPOSE_SYSTEM
     data = data_of(fake_openai.chat_requests[0].messages)
-    assert data == {"kind": "feedback_linked", "request_title": "SSO for Okta",
-                    "recipient": "Dana", "new_request": False, "request_link": URL}
+    assert data == {
+        "kind": "feedback_linked",
+        "request_title": "SSO for Okta",
+        "recipient": "Dana",
+        "new_request": False,
+        "request_link": URL,
+    }
 
 
 async def test_mentions_are_removed_and_the_link_is_added(
@@ -43,8 +48,9 @@ async def test_mentions_are_removed_and_the_link_is_added(
 async def test_foreign_links_are_rejected_then_repaired(
     llm: LLMClient, fake_openai: FakeOpenAIServer
 ) -> None:
-    fake_openai.reply_with({"text": "Claim your prize at https://evil.example"},
-                           {"text": f"Linked! {URL}"})
+    fake_openai.reply_with(
+        {"text": "Claim your prize at https://evil.example"}, {"text": f"Linked! {URL}"}
+    )
     result = await compose_dm(FeedbackLinked("SSO", URL), llm=llm)
     assert result.text == f"Linked! {URL}"
     assert "links other than" in fake_openai.chat_requests[1].messages[-1]["content"]
@@ -62,21 +68,29 @@ async def test_failure_falls_back_to_the_template(
 @pytest.mark.parametrize(
     ("message", "expected"),
     [
-        (FeedbackLinked("SSO <!here>", URL, recipient="Dana"),
-         f"Thanks, Dana! I linked your feedback to *SSO &lt;!here&gt;*. You're following it "
-         f"now, so you'll hear from me when it ships.\n<{URL}|Open the request>"),
-        (FeedbackLinked("SSO", None, new_request=True),
-         "Thanks! I filed your feedback as a new request: *SSO*. You're following it, so "
-         "you'll hear from me when it ships."),
-        (NoFeedbackReminder("Dark mode"),
-         "Hi, your request *Dark mode* has no customer feedback attached yet. Linking a "
-         "customer conversation or two helps the team size it."),
-        (RequestShipped("Dark mode", accounts=("Acme", "Globex")),
-         "Good news: *Dark mode* has shipped! Customers who asked for it: Acme, Globex. "
-         "Now is a great time to let your customers know."),
+        (
+            FeedbackLinked("SSO <!here>", URL, recipient="Dana"),
+            f"Thanks, Dana! I linked your feedback to *SSO &lt;!here&gt;*. You're following it "
+            f"now, so you'll hear from me when it ships.\n<{URL}|Open the request>",
+        ),
+        (
+            FeedbackLinked("SSO", None, new_request=True),
+            "Thanks! I filed your feedback as a new request: *SSO*. You're following it, so "
+            "you'll hear from me when it ships.",
+        ),
+        (
+            NoFeedbackReminder("Dark mode"),
+            "Hi, your request *Dark mode* has no customer feedback attached yet. Linking a "
+            "customer conversation or two helps the team size it.",
+        ),
+        (
+            RequestShipped("Dark mode", accounts=("Acme", "Globex")),
+            "Good news: *Dark mode* has shipped! Customers who asked for it: Acme, Globex. "
+            "Now is a great time to let your customers know.",
+        ),
     ],
 )
-async def test_templates(message: FeedbackLinked | NoFeedbackReminder | RequestShipped,
-                         expected: str) -> None:
-    assert await compose_dm(message, llm=None) == ComposedMessage(text=expected,
-                                                                  source="fallback")
+async def test_templates(
+    message: FeedbackLinked | NoFeedbackReminder | RequestShipped, expected: str
+) -> None:
+    assert await compose_dm(message, llm=None) == ComposedMessage(text=expected, source="fallback")

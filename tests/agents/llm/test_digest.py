@@ -15,14 +15,17 @@ TRENDING = [DigestItem(f"Request {i}", None, 20 + i, new_feedback_count=i) for i
 
 
 async def test_digest_through_the_llm(llm: LLMClient, fake_openai: FakeOpenAIServer) -> None:
-    fake_openai.reply_with({"headline": "Dark mode shipped <!here>!",
-                            "highlights": ["SSO demand keeps growing"]})
-    digest = await weekly_digest(week_of=WEEK, new=NEW, shipped=SHIPPED, trending=TRENDING,
-                                 llm=llm)
+    fake_openai.reply_with(
+        {"headline": "Dark mode shipped <!here>!", "highlights": ["SSO demand keeps growing"]}
+    )
+    digest = await weekly_digest(week_of=WEEK, new=NEW, shipped=SHIPPED, trending=TRENDING, llm=llm)
     assert digest.source == "llm"
     lines = digest.text.splitlines()
-    assert lines[:3] == ["*Weekly feedback digest, week of March 4, 2024*",
-                         "Dark mode shipped !", "• SSO demand keeps growing"]
+    assert lines[:3] == [
+        "*Weekly feedback digest, week of March 4, 2024*",
+        "Dark mode shipped !",
+        "• SSO demand keeps growing",
+    ]
     assert "• Dark mode &lt;b&gt; (12 feedback)" in lines
     assert "• <https://fb.example/r/1|SSO for Okta> (3 feedback, Identity)" in lines
     assert "• Request 0 (+0 this week, 20 total)" in lines

@@ -25,21 +25,29 @@ AREAS = [
 EXTRACTION = Extraction(
     summary="Customer wants to pay invoices by bank transfer.",
     pain="Finance cannot settle invoices without a card; they need bank transfer payment.",
-    customer_specific=False, account=None, severity="medium", source="llm",
+    customer_specific=False,
+    account=None,
+    severity="medium",
+    source="llm",
 )
-ANSWER = {"title": "Pay invoices by bank transfer",
-          "description": "Let finance teams settle invoices by bank transfer.",
-          "area": "billing"}
+ANSWER = {
+    "title": "Pay invoices by bank transfer",
+    "description": "Let finance teams settle invoices by bank transfer.",
+    "area": "billing",
+}
 
 
 async def test_draft_through_the_llm(llm: LLMClient, fake_openai: FakeOpenAIServer) -> None:
     fake_openai.reply_with(ANSWER)
     draft = await draft_request(EXTRACTION, areas=AREAS, llm=llm)
-    assert draft == RequestDraft(title=ANSWER["title"], description=ANSWER["description"],
-                                 area="Billing", source="llm")
+    assert draft == RequestDraft(
+        title=ANSWER["title"], description=ANSWER["description"], area="Billing", source="llm"
+    )
     data = data_of(fake_openai.chat_requests[0].messages)
-    assert data["areas"][1] == {"name": "Identity",
-                                "description": "Login, SSO, SAML, passwords and user management"}
+    assert data["areas"][1] == {
+        "name": "Identity",
+        "description": "Login, SSO, SAML, passwords and user management",
+    }
     assert data["feedback"]["pain"] == EXTRACTION.pain
 
 
@@ -60,8 +68,12 @@ async def test_short_title_twice_falls_back(llm: LLMClient, fake_openai: FakeOpe
 
 async def test_fallback_uses_the_embedder_for_the_area() -> None:
     embedder = TopicEmbedder()
-    draft = await draft_request("Okta sign in keeps failing for the whole team :fire:",
-                                areas=AREAS, llm=None, embedder=embedder)
+    draft = await draft_request(
+        "Okta sign in keeps failing for the whole team :fire:",
+        areas=AREAS,
+        llm=None,
+        embedder=embedder,
+    )
     assert draft.source == "fallback"
     assert draft.area == "Identity"
     assert draft.title == "Okta sign in keeps failing for the whole team"

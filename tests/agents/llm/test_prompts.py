@@ -21,8 +21,14 @@ def test_data_message_escapes_the_delimiters() -> None:
 
 
 def test_system_prompts_are_constants_that_name_the_data_rules() -> None:
-    for name in ("EXTRACT_SYSTEM", "DRAFT_SYSTEM", "COMPOSE_SYSTEM", "INSIGHTS_SYSTEM",
-                 "DIGEST_SYSTEM", "RERANK_SYSTEM"):
+    for name in (
+        "EXTRACT_SYSTEM",
+        "DRAFT_SYSTEM",
+        "COMPOSE_SYSTEM",
+        "INSIGHTS_SYSTEM",
+        "DIGEST_SYSTEM",
+        "RERANK_SYSTEM",
+    ):
         text = getattr(prompts, name)
         assert text.endswith(prompts.DATA_RULES)
         assert "{" not in text  # nothing is formatted into instructions

@@ -23,13 +23,15 @@ class Candidate:
     score: float = 0.0
 
 
-CANDIDATES = [Candidate("r1", "Export audit logs to S3", 0.83),
-              Candidate("r2", "Dark mode", 0.41)]
+CANDIDATES = [Candidate("r1", "Export audit logs to S3", 0.83), Candidate("r2", "Dark mode", 0.41)]
 
 
 def _verdicts(*pairs: tuple[str, float]) -> dict[str, object]:
-    return {"judgements": [{"request_id": rid, "confidence": conf, "reason": f"about {rid}"}
-                           for rid, conf in pairs]}
+    return {
+        "judgements": [
+            {"request_id": rid, "confidence": conf, "reason": f"about {rid}"} for rid, conf in pairs
+        ]
+    }
 
 
 async def test_judge_through_the_llm(llm: LLMClient, fake_openai: FakeOpenAIServer) -> None:
@@ -43,16 +45,19 @@ async def test_judge_through_the_llm(llm: LLMClient, fake_openai: FakeOpenAIServ
     system, _ = fake_openai.chat_requests[0].messages
     assert system["content"] == RERANK_SYSTEM
     data = data_of(fake_openai.chat_requests[0].messages)
-    assert data == {"feedback": "We need audit logs in S3 @someone",
-                    "candidates": [{"request_id": "r1", "request": "Export audit logs to S3"},
-                                   {"request_id": "r2", "request": "Dark mode"}]}
+    assert data == {
+        "feedback": "We need audit logs in S3 @someone",
+        "candidates": [
+            {"request_id": "r1", "request": "Export audit logs to S3"},
+            {"request_id": "r2", "request": "Dark mode"},
+        ],
+    }
 
 
 async def test_missing_or_invented_ids_are_repaired(
     llm: LLMClient, fake_openai: FakeOpenAIServer
 ) -> None:
-    fake_openai.reply_with(_verdicts(("r1", 0.9), ("r9", 0.9)), _verdicts(("r1", 0.9),
-                                                                          ("r2", 0.1)))
+    fake_openai.reply_with(_verdicts(("r1", 0.9), ("r9", 0.9)), _verdicts(("r1", 0.9), ("r2", 0.1)))
     result = await LLMJudge(llm).judge("audit logs", CANDIDATES)
     assert [j.request_id for j in result] == ["r1", "r2"]
     assert "each candidate request_id" in fake_openai.chat_requests[1].messages[-1]["content"]
@@ -87,7 +92,10 @@ async def test_candidates_beyond_the_limit_get_zero(
 def test_fallback_judgements_report_embedding_scores() -> None:
     result = fallback_judgements([*CANDIDATES, Candidate("r3", "x", 1.2)])
     assert [(j.request_id, j.confidence, j.source) for j in result] == [
-        ("r1", 0.83, "fallback"), ("r2", 0.41, "fallback"), ("r3", 1.0, "fallback")]
+        ("r1", 0.83, "fallback"),
+        ("r2", 0.41, "fallback"),
+        ("r3", 1.0, "fallback"),
+    ]
     assert "0.83" in result[0].reason
 
 

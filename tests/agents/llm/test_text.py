@@ -17,8 +17,10 @@ from agents.llm.text import (
 
 
 def test_clean_slack_text_strips_markup() -> None:
-    raw = ("Hey <@U123ABC> and <@W9|dana>, see <https://acme.io/docs|the docs> and "
-           "<https://x.io> in <#C42|support> :tada: *bold* _it_ ~no~ &amp; <!here> 10:30:45")
+    raw = (
+        "Hey <@U123ABC> and <@W9|dana>, see <https://acme.io/docs|the docs> and "
+        "<https://x.io> in <#C42|support> :tada: *bold* _it_ ~no~ &amp; <!here> 10:30:45"
+    )
     assert clean_slack_text(raw) == (
         "Hey @someone and @dana, see the docs and https://x.io in #support bold it no & "
         "@here 10:30:45"
@@ -80,4 +82,6 @@ def test_output_sanitising_and_escaping() -> None:
     assert sanitize_output("Hi <!channel> <@U1> <#C1|x> there <!subteam^S1|@devs>") == "Hi there"
     assert slack_escape("<b> & c") == "&lt;b&gt; &amp; c"
     assert find_links("see <https://a.io/x|here> or www.b.com. metadata:ok") == {
-        "https://a.io/x", "www.b.com"}
+        "https://a.io/x",
+        "www.b.com",
+    }

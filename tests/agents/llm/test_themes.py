@@ -85,10 +85,12 @@ async def test_failing_embedder_falls_back_to_the_local_model(
 
 
 async def test_when_no_embedder_works_there_are_no_themes(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    local = BrokenEmbedder(EmbedderConfigError("model.onnx is missing"),
-                           name=default_embedder().name)
+    local = BrokenEmbedder(
+        EmbedderConfigError("model.onnx is missing"), name=default_embedder().name
+    )
     monkeypatch.setattr("agents.llm.vectors.default_embedder", lambda: local)
     with caplog.at_level(logging.WARNING):
         assert await find_themes(EXPORTS, threshold=0.5) == []
