@@ -9,6 +9,7 @@ from ._api import Hook, create_hook, now, sleep, start_child, uuid
 from ._definitions import Registry, step, workflow
 from ._engine import Engine, EngineOptions
 from ._errors import (
+    BranchError,
     DatabaseUnavailable,
     DefinitionError,
     EngineError,
@@ -35,6 +36,7 @@ from ._retry import RetryPolicy
 from ._worker import Worker
 
 __all__ = [
+    "BranchError",
     "DatabaseUnavailable",
     "DefinitionError",
     "Engine",

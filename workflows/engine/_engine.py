@@ -154,7 +154,7 @@ class Engine:
         run_id = run_id or _uuid.uuid4().hex
         now = self._clock.time()
         row = new_run_row(run_id, definition, encode_args(definition, args, kwargs), now)
-        worker = next((w for w in self._workers if w.free > 0), None)
+        worker = next((w for w in self._workers if w.reserve()), None)
         if worker is not None:  # hand it straight to a local worker: no claim round trip
             row.update(
                 status="running",
@@ -166,22 +166,27 @@ class Engine:
             )
         created = event_row(run_id, "created", EventType.RUN_CREATED, now)
         write = Write(run_id, new_run=row, events=[created], wake=() if worker else (run_id,))
-        outcome = await self._batcher.write(write)
+        try:
+            outcome = await self._batcher.write(write)
+        except BaseException:
+            if worker is not None:
+                worker.release_reservation()
+            raise
+        if worker is not None and not outcome.applied:
+            worker.release_reservation()
         if outcome.applied and worker is not None:
-            worker.adopt(
-                Claimed(
-                    run_id,
-                    definition.name,
-                    row["args"],
-                    1,
-                    None,
-                    now,
-                    row["deadline"],
-                    True,
-                    False,
-                    0,
-                )
+            claimed = Claimed(
+                run_id=run_id,
+                workflow=definition.name,
+                args=row["args"],
+                epoch=1,
+                parent_run_id=None,
+                created_at=now,
+                deadline=row["deadline"],
+                fresh=True,
+                cancel_requested=False,
             )
+            worker.adopt(claimed, reserved=True)
         elif outcome.applied:
             self._kick_workers()
         return RunHandle(run_id, engine=self)
@@ -201,23 +206,22 @@ class Engine:
         """
         data = dumps(payload, f"payload for hook {token!r}")
         now = self._clock.time()
+        delivery = _uuid.uuid4().hex
 
         async def deliver(conn: AsyncConnection) -> str | None:
             holder = await hook_queries.holder_of(conn, token)
             row = None if holder is None else await run_queries.fetch_for_update(conn, holder)
             if row is None or row.status in run_queries.TERMINAL:
                 return None
-            seq = await hook_queries.add_payload(conn, token, row.run_id, data, now)
-            await run_queries.append_event(
-                conn,
-                event_row(
-                    row.run_id,
-                    f"hook-{seq}",
-                    EventType.HOOK_RECEIVED,
-                    now,
-                    data=json.dumps({"token": token}),
-                ),
+            received = event_row(
+                row.run_id,
+                f"hook-{delivery}",  # a retry after a lost acknowledgement adds nothing
+                EventType.HOOK_RECEIVED,
+                now,
+                data=json.dumps({"token": token}),
             )
+            if await run_queries.append_event(conn, received):
+                await hook_queries.add_payload(conn, token, row.run_id, data, now)
             await run_queries.wake(conn, row.run_id, now)
             return str(row.run_id)
 
@@ -336,8 +340,11 @@ class Engine:
                 recoveries=0,
                 owner=None,
                 lease_expires_at=None,
+                # a run retried after its deadline gets its time limit afresh
+                deadline=None if row.deadline is None else now + row.deadline - row.created_at,
             )
         )
+        await hook_queries.restore(conn, run_id, now)  # its tokens were freed when it ended
         await run_queries.append_event(
             conn, event_row(run_id, f"retried-{_uuid.uuid4().hex[:12]}", EventType.RUN_RETRIED, now)
         )
@@ -419,9 +426,13 @@ class Engine:
         loop = asyncio.get_running_loop()
         give_up = None if timeout is None else loop.time() + timeout
         while True:
-            waiter = self._waiters.setdefault(run_id, loop.create_future())
+            waiter = self._waiters.get(run_id)
+            if waiter is None:
+                waiter = self._waiters[run_id] = loop.create_future()
             if run_id not in self._local:  # else its executor here hands us the outcome
                 row = await self._db.run_read(lambda conn: run_queries.fetch(conn, run_id))
+                if row is None or row.status in run_queries.TERMINAL:
+                    self._drop_waiter(run_id, waiter)
                 if row is None:
                     raise RunNotFound(run_id)
                 if row.status in run_queries.TERMINAL:
@@ -430,6 +441,7 @@ class Engine:
             if give_up is not None:
                 wait = min(wait, give_up - loop.time())
                 if wait <= 0:
+                    self._drop_waiter(run_id, waiter)
                     raise TimeoutError(f"run {run_id!r} is still unfinished after {timeout}s")
             try:
                 async with asyncio.timeout(wait):
@@ -438,6 +450,13 @@ class Engine:
                 continue
             if outcome is not None:
                 return _outcome_value(outcome)
+
+    def _drop_waiter(self, run_id: str, waiter: asyncio.Future[Outcome | None]) -> None:
+        """Forget a waiter nobody else awaits (no entry outlives its callers)."""
+        if self._waiters.get(run_id) is waiter:
+            del self._waiters[run_id]
+            if not waiter.done():
+                waiter.set_result(None)  # any other caller looks again
 
     # -- wake-ups ----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@
     ├── RetryableError              raise in a step: retry, optionally after ``retry_after``
     ├── StepRetriesExhausted        a step failed on every allowed attempt (``.cause``)
     ├── NonDeterminismError         replay met a different step than the history recorded
+    ├── BranchError                 a concurrent branch made more than one durable call
     ├── RunCancelled                the run was cancelled (from ``RunHandle.result()``)
     ├── RunCrashLooped              the run crashed its worker too often; ``retry`` it
     ├── WorkflowTimedOut            the run passed its ``workflow(timeout=)`` deadline
@@ -82,6 +83,10 @@ class NonDeterminismError(EngineError):
         self.position = position
         self.recorded = recorded
         self.called = called
+
+
+class BranchError(EngineError):
+    """A concurrent branch (``asyncio.gather``) made more than one durable call."""
 
 
 class RunCancelled(EngineError):

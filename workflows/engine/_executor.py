@@ -167,6 +167,7 @@ class RunExecutor(StepCalls, WaitCalls):
                 await hook_queries.has_unconsumed(conn, self.run_id, tokens)
                 or await run_queries.any_finished(conn, children)
                 or await history_queries.has_checkpoint_at(conn, self.run_id, positions)
+                or await run_queries.cancel_requested(conn, self.run_id)  # raced the unload
             ):
                 await conn.execute(
                     runs_table.update()

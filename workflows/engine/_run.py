@@ -17,10 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _history
-from ._errors import (
-    _CancelSignal,
-    _LeaseLost,
-)
+from ._errors import BranchError, DatabaseUnavailable, _CancelSignal, _LeaseLost
 from ._history import EventType, History, event_row
 from ._serialization import decode_error, dumps, loads
 from ._store import Write, WriteOutcome
@@ -63,7 +60,11 @@ class Outcome:
 def new_run_row(
     run_id: str, definition: WorkflowDef, args: str, now: float, *, parent: str | None = None
 ) -> dict[str, Any]:
-    """A ``wf_runs`` row for a run that has not started yet."""
+    """A ``wf_runs`` row for a run that has not started yet.
+
+    Every row has the same keys (ownership included), so that rows of runs started
+    pending and of runs handed straight to a worker can be inserted in one batch.
+    """
     return {
         "run_id": run_id,
         "workflow": definition.name,
@@ -74,6 +75,10 @@ def new_run_row(
         "updated_at": now,
         "deadline": None if definition.timeout is None else now + definition.timeout,
         "wake_at": now,
+        "started_at": None,
+        "owner": None,
+        "lease_epoch": 0,
+        "lease_expires_at": None,
     }
 
 
@@ -114,6 +119,7 @@ class RunCore:
         self._probing: set[int] = set()  # parked calls whose probes may take an outcome
         self._ending = False  # a final write (finish, unload, hand-back) is under way
         self._unload_waits: tuple[list[str], list[str]] = ([], [])
+        self._branch_calls: dict[asyncio.Task[Any], int] = {}
 
     # -- identity and outside signals -------------------------------------------------
 
@@ -163,6 +169,7 @@ class RunCore:
     # -- plumbing -----------------------------------------------------------------------
 
     def _next(self, name: str) -> tuple[int, _history.Checkpoint | None]:
+        self._branch_call()
         position = self._position
         self._position += 1
         return position, self._history.checkpoint(position, name)
@@ -195,18 +202,48 @@ class RunCore:
         return self._host.clock.time()
 
     def _check_cancel(self) -> None:
+        """Stop before a new durable call if the run was cancelled, lost or is ending
+        (a sibling branch may still be running after the run failed)."""
+        if self._lost or self._ending:
+            raise _LeaseLost
         if self._cancel:
             raise _CancelSignal
+
+    def _busy(self, delta: int) -> None:
+        """Count work in flight; when the last piece ends, the run may now be idle."""
+        self._inflight += delta
+        if delta < 0 and self._inflight == 0 and self._parked:
+            self._state_changed()
+
+    def _branch_call(self) -> None:
+        """Allow one durable call per concurrent branch (a task other than the run's).
+
+        Positions are handed out in call order. A branch of ``asyncio.gather`` that
+        made two calls could interleave differently with its siblings on replay, and
+        replay would hand results to the wrong calls.
+        """
+        task = asyncio.current_task()
+        if task is None or task is self._task:
+            return
+        count = self._branch_calls.get(task, 0) + 1
+        self._branch_calls[task] = count
+        if count > 1:
+            raise BranchError(
+                f"a concurrent branch of run {self.run_id!r} made a second durable call; "
+                "each branch of asyncio.gather may make one (a step, a wait, or "
+                "child.result()): move multi-step branches into child workflows "
+                "(start_child) or into one step"
+            )
 
     async def _commit(
         self, write: Write, *, probe: bool = False, shielded: bool = False
     ) -> WriteOutcome:
         """Write, fenced by our lease; ``shielded``: the write survives our cancellation."""
-        if self._reset_recoveries:
+        if self._reset_recoveries and not probe:  # progress, not a look at a wait
             write.run_update = {**(write.run_update or {}), "recoveries": 0}
             self._reset_recoveries = False
         busy = 0 if probe else 1
-        self._inflight += busy
+        self._busy(busy)
         try:
             pending = self._host.batcher.submit(write)  # queued now, before any await
             if shielded:
@@ -217,8 +254,11 @@ class RunCore:
                     raise
             else:
                 outcome = await pending
+        except DatabaseUnavailable:
+            self._lost = True  # the lease will lapse; another worker (or we) recovers it
+            raise _LeaseLost from None
         finally:
-            self._inflight -= busy
+            self._busy(-busy)
         if not outcome.applied:
             self._lost = True
             raise _LeaseLost
@@ -275,12 +315,17 @@ class RunCore:
         """
         self._check_cancel()
         event = self._poke
-        found = await probe()
+        if poll:  # from its first look on, what a probe takes must not be stranded
+            self._probing.add(position)
+        try:
+            found = await probe()
+        except BaseException:
+            self._probing.discard(position)
+            raise
         if found is not None:
+            self._probing.discard(position)
             return found
         self._parked[position] = deadline
-        if poll:
-            self._probing.add(position)
         self._state_changed()
         try:
             while True:

@@ -41,6 +41,8 @@ class StepCalls(RunCore):
         while True:
             if next_at is not None and next_at > self._now():
                 await self._until(position, next_at)
+            if self._background:  # now()/uuid() values the step may use: stored first
+                await asyncio.wait(list(self._background))
             self._check_cancel()
             attempt += 1
             error, value, started = await self._attempt(definition, args, kwargs)
@@ -52,7 +54,7 @@ class StepCalls(RunCore):
         self, definition: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[BaseException | None, Any, float]:
         started = self._now()
-        self._inflight += 1
+        self._busy(1)
         token = bind(None)
         try:
             _faults.hit("before_step", definition.name)
@@ -64,7 +66,7 @@ class StepCalls(RunCore):
             return exc, None, started
         finally:
             unbind(token)
-            self._inflight -= 1
+            self._busy(-1)
 
     async def _step_succeeded(
         self, definition: StepDef, position: int, attempt: int, started: float, value: Any

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ._errors import DatabaseUnavailable, WorkflowNotRegistered
+from ._errors import WorkflowNotRegistered
 from ._executor import Outcome, RunExecutor
 from ._history import History
 from ._run import RunCore
@@ -54,6 +54,7 @@ class Worker:
         self._saturated = False  # the last claim filled every free slot: more may be due
         self._group: asyncio.TaskGroup | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._reserved = 0  # slots held for runs being started or loaded here
 
     def __repr__(self) -> str:
         running = len(self._executors)
@@ -62,7 +63,8 @@ class Worker:
     @property
     def free(self) -> int:
         """Slots for more runs: running runs that are not parked count."""
-        return self.concurrency - (len(self._executors) - len(self._parked))
+        busy = len(self._executors) - len(self._parked) + self._reserved
+        return self.concurrency - busy
 
     async def __aenter__(self) -> Worker:
         self._group = asyncio.TaskGroup()
@@ -103,16 +105,29 @@ class Worker:
         if executor is not None:
             executor.request_cancel()
 
-    def adopt(self, claimed: Claimed) -> None:
-        """Run a run this worker already owns (started here with its lease set)."""
-        self.engine._local.add(claimed.run_id)
-        self._spawn(self._execute(claimed), f"run:{claimed.run_id}")
+    def reserve(self) -> bool:
+        """Hold a slot for a run about to be started here (see :meth:`adopt`)."""
+        if self.free <= 0:
+            return False
+        self._reserved += 1
+        return True
 
-    def _spawn(self, coro: Any, name: str) -> None:
+    def release_reservation(self) -> None:
+        self._reserved -= 1
+
+    def adopt(self, claimed: Claimed, *, reserved: bool = False) -> None:
+        """Run a run this worker already owns (claimed, or started here with its lease)."""
+        run_id = claimed.run_id
+        self.engine._local.add(run_id)
+        task = self._spawn(self._execute(claimed, reserved=reserved), f"run:{run_id}")
+        task.add_done_callback(lambda _task: self.engine._local.discard(run_id))
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[None]:
         assert self._group is not None, "the worker is not running"
         task = self._group.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def parked_changed(self, executor: RunCore, parked: bool) -> None:
         run_id = executor.run_id
@@ -132,35 +147,42 @@ class Worker:
     # -- loops ------------------------------------------------------------------------
 
     async def _claim_loop(self) -> None:
-        options = self.engine.options
         while True:
-            self._kick.clear()
-            free = self.free
-            claimed: list[Claimed] = []
-            if free > 0:
-                claimed = await self.db.run_write(
-                    lambda conn, free=free: lease_queries.claim(  # type: ignore[misc]
-                        conn,
-                        worker=self.id,
-                        limit=free,
-                        now=self.clock.time(),
-                        ttl=options.lease_ttl,
-                        max_recoveries=options.max_recoveries,
-                    ),
-                    budget=None,
-                )
-                for item in claimed:
-                    self.adopt(item)
-            self._saturated = len(claimed) >= free
-            if claimed and len(claimed) == free:
-                await asyncio.sleep(0)
-                continue
-            timeout = self.poll_interval
-            if free > 0:
-                due = await self.db.run_read(lease_queries.next_wake, budget=None)
-                if due is not None:
-                    timeout = max(0.0, min(timeout, due - self.clock.time()))
-            await self.clock.wait(self._kick, timeout)
+            try:
+                await self._claim_once()
+            except Exception:  # keep sweeping: a bad moment must not stop the worker
+                log.exception("claiming runs failed; trying again")
+                await asyncio.sleep(self.poll_interval)
+
+    async def _claim_once(self) -> None:
+        """Claim what is due into free slots, then wait for a kick or the next due time."""
+        self._kick.clear()
+        free = self.free
+        claimed: list[Claimed] = []
+        if free > 0:
+            claimed = await self.db.run_write(
+                lambda conn: lease_queries.claim(
+                    conn,
+                    worker=self.id,
+                    limit=free,
+                    now=self.clock.time(),
+                    ttl=self.engine.options.lease_ttl,
+                    max_recoveries=self.engine.options.max_recoveries,
+                ),
+                budget=None,
+            )
+            for item in claimed:
+                self.adopt(item)
+        self._saturated = len(claimed) >= free
+        if claimed and len(claimed) == free:
+            await asyncio.sleep(0)  # more may be due: claim again at once
+            return
+        timeout = self.poll_interval
+        if free > 0:
+            due = await self.db.run_read(lease_queries.next_wake, budget=None)
+            if due is not None:
+                timeout = max(0.0, min(timeout, due - self.clock.time()))
+        await self.clock.wait(self._kick, timeout)
 
     async def _heartbeat_loop(self) -> None:
         ttl = self.engine.options.lease_ttl
@@ -184,7 +206,7 @@ class Worker:
 
             try:
                 outcome = await self.batcher.write(Write("", work=renew), urgent=True)
-            except DatabaseUnavailable as exc:
+            except Exception as exc:  # keep beating: leases are renewed next time
                 log.warning("could not renew leases: %s", exc)
                 continue
             live: dict[str, bool] = outcome.value
@@ -198,34 +220,41 @@ class Worker:
                 elif live[run_id]:
                     executor.request_cancel()
 
-    async def _execute(self, claimed: Claimed) -> None:
+    async def _execute(self, claimed: Claimed, *, reserved: bool = False) -> None:
         run_id = claimed.run_id
+        if not reserved:
+            self._reserved += 1
         try:
-            definition = self.engine.registry.get(claimed.workflow)
-        except WorkflowNotRegistered as exc:
-            log.error("%s; handing run %s back", exc, run_id)
-            self.engine._local.discard(run_id)
-            await self._hand_back(claimed, delay=max(5.0, self.poll_interval * 10))
-            return
-        try:
-            history = History(run_id) if claimed.fresh else await self._load_history(run_id)
-            executor = RunExecutor(self, claimed, definition, history)
-        except DatabaseUnavailable as exc:
-            log.warning("could not load run %s: %s", run_id, exc)
-            self.engine._local.discard(run_id)
+            executor = await self._prepare(claimed)
+        except Exception:
+            log.exception("could not load run %s", run_id, extra={"run_id": run_id})
+            executor = None
+        finally:
+            self._reserved -= 1
+        if executor is None:
+            self._slot_freed()
             return
         self._executors[run_id] = executor
         try:
             await executor.execute()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
+        except Exception:  # one run's trouble must not take the worker down
             log.exception("run %s stopped on an engine error", run_id, extra={"run_id": run_id})
         finally:
             self._executors.pop(run_id, None)
             self._parked.pop(run_id, None)
-            self.engine._local.discard(run_id)
             self._slot_freed()
+
+    async def _prepare(self, claimed: Claimed) -> RunExecutor | None:
+        """The executor for a claimed run, or None when this worker cannot run it."""
+        try:
+            definition = self.engine.registry.get(claimed.workflow)
+        except WorkflowNotRegistered as exc:
+            log.error("%s; handing run %s back", exc, claimed.run_id)
+            await self._hand_back(claimed, delay=max(5.0, self.poll_interval * 10))
+            return None
+        fresh = claimed.fresh
+        history = History(claimed.run_id) if fresh else await self._load_history(claimed.run_id)
+        return RunExecutor(self, claimed, definition, history)
 
     async def _load_history(self, run_id: str) -> History:
         async def load(conn: AsyncConnection) -> History:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlalchemy import Row, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .dialect import insert_ignoring_conflicts
-from .schema import hook_payloads, hooks, runs
+from .schema import events, hook_payloads, hooks, runs
 
 
 async def register(
@@ -52,7 +53,17 @@ async def add_payload(
 async def take_payload(
     conn: AsyncConnection, token: str, run_id: str, position: int, now: float
 ) -> tuple[int, str | None] | None:
-    """Mark the oldest unconsumed payload of ``token`` consumed at ``position``."""
+    """Mark the oldest unconsumed payload of ``token`` consumed at ``position``.
+
+    If one was already taken at that position (the write is being repeated after a
+    lost acknowledgement), that one is returned again and nothing else is taken.
+    """
+    taken = select(hook_payloads.c.id, hook_payloads.c.payload).where(
+        hook_payloads.c.run_id == run_id, hook_payloads.c.consumed_position == position
+    )
+    again = (await conn.execute(taken)).first()
+    if again is not None:
+        return int(again.id), again.payload
     stmt = (
         select(hook_payloads.c.id, hook_payloads.c.payload)
         .where(
@@ -102,3 +113,22 @@ async def list_hooks(conn: AsyncConnection, limit: int) -> Sequence[Row[Any]]:
         .limit(limit)
     )
     return (await conn.execute(stmt)).all()
+
+
+async def restore(conn: AsyncConnection, run_id: str, now: float) -> None:
+    """Give a retried run back the tokens of the hooks it created (freed when it ended).
+
+    A token taken meanwhile by another live run stays with that run.
+    """
+    created = select(events.c.position, events.c.data).where(
+        events.c.run_id == run_id,
+        events.c.type == "hook_created",
+        events.c.checkpoint.is_(True),
+        events.c.failed.is_(False),
+    )
+    rows = [
+        {"token": json.loads(r.data), "run_id": run_id, "position": r.position, "created_at": now}
+        for r in await conn.execute(created)
+    ]
+    if rows:
+        await conn.execute(insert_ignoring_conflicts(conn.dialect.name, hooks, "token"), rows)

@@ -90,8 +90,12 @@ async def wake(conn: AsyncConnection, run_id: str, now: float) -> None:
     await notify(conn, "wf_wake", run_id)
 
 
-async def append_event(conn: AsyncConnection, row: dict[str, Any]) -> None:
-    await conn.execute(insert_ignoring_conflicts(conn.dialect.name, events, "run_id", "key"), [row])
+async def append_event(conn: AsyncConnection, row: dict[str, Any]) -> bool:
+    """Append a history row; False when its key was already there (a repeated write)."""
+    stmt = insert_ignoring_conflicts(conn.dialect.name, events, "run_id", "key").returning(
+        events.c.id
+    )
+    return (await conn.execute(stmt, [row])).first() is not None
 
 
 async def any_finished(conn: AsyncConnection, run_ids: list[str]) -> bool:
@@ -104,3 +108,9 @@ async def any_finished(conn: AsyncConnection, run_ids: list[str]) -> bool:
         .limit(1)
     )
     return (await conn.execute(stmt)).first() is not None
+
+
+async def cancel_requested(conn: AsyncConnection, run_id: str) -> bool:
+    """Whether a cancel of the run is pending."""
+    stmt = select(runs.c.cancel_requested).where(runs.c.run_id == run_id)
+    return bool((await conn.execute(stmt)).scalar())
