@@ -15,7 +15,31 @@ def insert_ignoring_conflicts(dialect: str, table: Table, *keys: str) -> Any:
     return module.insert(table).on_conflict_do_nothing(index_elements=list(keys))
 
 
+_NOTIFY_LIMIT = 7900  # PostgreSQL's payload limit is 8000 bytes
+
+
 async def notify(conn: AsyncConnection, channel: str, payload: str) -> None:
-    """Send a PostgreSQL notification on commit (a no-op on SQLite, which polls)."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload[:7900]})
+    """Send PostgreSQL notifications on commit (a no-op on SQLite, which polls).
+
+    A comma-separated list of run ids longer than a payload may hold is split between
+    several notifications, never cut inside an id.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for chunk in _chunks(payload.split(","), _NOTIFY_LIMIT):
+        await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": chunk})
+
+
+def _chunks(ids: list[str], limit: int) -> list[str]:
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for run_id in ids:
+        if current and size + len(run_id) + 1 > limit:
+            chunks.append(",".join(current))
+            current, size = [], 0
+        current.append(run_id)
+        size += len(run_id) + 1
+    if current:
+        chunks.append(",".join(current))
+    return chunks

@@ -31,7 +31,7 @@ async def register(
 
 
 async def holder_of(conn: AsyncConnection, token: str) -> str | None:
-    """The live run holding ``token``, with its row locked, or ``None``."""
+    """The live run holding ``token``, or ``None`` (the caller locks the run's row)."""
     run_id = (
         await conn.execute(select(hooks.c.run_id).where(hooks.c.token == token))
     ).scalar_one_or_none()

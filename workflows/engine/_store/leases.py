@@ -19,6 +19,7 @@ from .._errors import RunCrashLooped
 from .._history import EventType, event_row
 from .._serialization import encode_error
 from . import runs as run_queries
+from .dialect import notify
 from .schema import events, runs
 
 
@@ -159,6 +160,7 @@ async def _end_crash_looped(conn: AsyncConnection, row: Any, now: float) -> None
         conn, event_row(row.run_id, "finished", EventType.RUN_CRASHED, now, failed=True, data=error)
     )
     await run_queries.after_finish(conn, row.run_id, row.parent_run_id, now)
+    await notify(conn, "wf_done", row.run_id)
 
 
 async def renew(
