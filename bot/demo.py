@@ -38,7 +38,7 @@ async def run_demo(database_url: str | None) -> int:
             detail = await engine.get_run(run.run_id)
             steps = ", ".join(f"{s.name}:{s.status}" for s in detail.steps)
             print(f"{run.run_id:18} {run.status:10} {steps}")
-    print("inspect: python -m workflows runs list --database-url", database_url)
+    print("inspect: .venv/bin/python -m workflows runs list --database-url", database_url)
     return 0
 
 
