@@ -160,17 +160,24 @@ class Worker:
         free = self.free
         claimed: list[Claimed] = []
         if free > 0:
-            claimed = await self.db.run_write(
-                lambda conn: lease_queries.claim(
+            now = self.clock.time()  # one value for every attempt: retries find their claim
+            attempts = 0
+
+            async def claim(conn: AsyncConnection) -> list[Claimed]:
+                nonlocal attempts
+                attempts += 1
+                return await lease_queries.claim(
                     conn,
                     worker=self.id,
                     limit=free,
-                    now=self.clock.time(),
+                    now=now,
                     ttl=self.engine.options.lease_ttl,
                     max_recoveries=self.engine.options.max_recoveries,
-                ),
-                budget=None,
-            )
+                    repeat=attempts > 1,
+                    known=set(self.engine._local),
+                )
+
+            claimed = await self.db.run_write(claim, budget=None)
             for item in claimed:
                 self.adopt(item)
         self._saturated = len(claimed) >= free

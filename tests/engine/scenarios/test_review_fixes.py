@@ -169,3 +169,23 @@ async def test_a_payload_take_retried_after_a_lost_acknowledgement_takes_one(db_
         async with lose_acknowledgements(engine):  # each write is committed twice
             result = await handle.result(timeout=20)
         assert result == ["P1", "P2"]
+
+
+@workflow
+async def review_plain(x: int) -> int:
+    return await review_short() + x
+
+
+async def test_a_claim_retried_after_a_lost_acknowledgement_runs_what_it_took(
+    db_url: str,
+) -> None:
+    options = {**FAST, "lease_ttl": 60.0}  # an orphaned claim would wait a minute
+    async with Engine(db_url, **options) as engine:
+        handles = [await engine.start(review_plain, i) for i in range(5)]  # no worker: pending
+        async with lose_acknowledgements(engine), engine.worker():
+            results = await asyncio.gather(*(h.result(timeout=10) for h in handles))
+        assert results == [1, 2, 3, 4, 5]
+        for handle in handles:
+            run = await engine.get_run(handle.run_id)
+            assert run.recoveries == 0
+            assert "run_recovered" not in [e.type for e in run.events]

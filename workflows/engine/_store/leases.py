@@ -8,7 +8,7 @@ recovery; too many in a row without progress end the run as ``crashed``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,8 +62,20 @@ async def claim(
     now: float,
     ttl: float,
     max_recoveries: int,
+    repeat: bool = False,
+    known: Collection[str] = (),
 ) -> list[Claimed]:
-    """Claim up to ``limit`` runs: those with expired leases first, then due ones."""
+    """Claim up to ``limit`` runs: those with expired leases first, then due ones.
+
+    With ``repeat`` (this claim is being retried, same ``now``): if the earlier attempt
+    committed but its acknowledgement was lost, the runs it took (this worker's, with
+    ``updated_at == now``, not among the ``known`` ones it runs) are returned again
+    instead of being left owned and idle until their lease expires.
+    """
+    if repeat:
+        again = await _taken_already(conn, worker=worker, now=now, known=known)
+        if again:
+            return again
     expired = (
         select(*_CLAIM_COLUMNS)
         .where(runs.c.status == "running", runs.c.lease_expires_at < now)
@@ -103,6 +115,31 @@ async def claim(
             recoveries=r.recoveries + (1 if r.status == "running" else 0),
         )
         for r in taken
+    ]
+
+
+async def _taken_already(
+    conn: AsyncConnection, *, worker: str, now: float, known: Collection[str]
+) -> list[Claimed]:
+    stmt = select(*_CLAIM_COLUMNS).where(
+        runs.c.owner == worker, runs.c.status == "running", runs.c.updated_at == now
+    )
+    if known:
+        stmt = stmt.where(runs.c.run_id.not_in(list(known)))
+    return [
+        Claimed(
+            run_id=r.run_id,
+            workflow=r.workflow,
+            args=r.args,
+            epoch=r.lease_epoch,
+            parent_run_id=r.parent_run_id,
+            created_at=r.created_at,
+            deadline=r.deadline,
+            fresh=r.started_at == now,
+            cancel_requested=bool(r.cancel_requested),
+            recoveries=r.recoveries,
+        )
+        for r in await conn.execute(stmt)
     ]
 
 
