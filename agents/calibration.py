@@ -97,8 +97,10 @@ class ScoredQueries:
             raise ValueError(f"ScoredQueries {self.name!r}: a query without a match is correct")
 
     def __repr__(self) -> str:
-        return (f"ScoredQueries({self.name!r}, queries={len(self.best)}, "
-                f"matchable={int(self.matchable.sum())})")
+        return (
+            f"ScoredQueries({self.name!r}, queries={len(self.best)}, "
+            f"matchable={int(self.matchable.sum())})"
+        )
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,10 @@ class Calibration:
 
 
 def calibrate(
-    files: Sequence[ScoredQueries], *, precision: float = 0.95, confidence: float = 0.95,
+    files: Sequence[ScoredQueries],
+    *,
+    precision: float = 0.95,
+    confidence: float = 0.95,
     max_miss: float = 0.2,
 ) -> Calibration:
     """Find thresholds reaching a link precision on every file (method: module docstring).
@@ -340,8 +345,10 @@ def _ask_threshold(
 ) -> float:
     """The highest grid value <= link whose mean miss rate stays within ``max_miss``."""
     for ask in grid[grid <= link][::-1].tolist():
-        misses = [float(((f.best < ask) & f.matchable).sum()) / max(int(f.matchable.sum()), 1)
-                  for f in files]
+        misses = [
+            float(((f.best < ask) & f.matchable).sum()) / max(int(f.matchable.sum()), 1)
+            for f in files
+        ]
         if float(np.mean(misses)) <= max_miss:
             return float(ask)
     return float(grid[0])

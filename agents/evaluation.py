@@ -101,8 +101,10 @@ class MatchEvalSet:
 
     def __repr__(self) -> str:
         matchable = sum(q.match is not None for q in self.queries)
-        return (f"MatchEvalSet({self.name!r}, requests={len(self.requests)}, "
-                f"queries={len(self.queries)}, with_match={matchable})")
+        return (
+            f"MatchEvalSet({self.name!r}, requests={len(self.requests)}, "
+            f"queries={len(self.queries)}, with_match={matchable})"
+        )
 
 
 @dataclass(frozen=True)
@@ -281,24 +283,30 @@ async def evaluate_files(
         scored, decisions, speed = await score_file(data, embedder, thresholds)
         used = decisions[0].thresholds
         stats = link_stats(scored, used)
-        reports.append(EvalReport(
-            file=data.name,
-            recall_at_1=_none_if_nan(recall_at_k(scored.rank, scored.matchable, 1)),
-            recall_at_5=_none_if_nan(recall_at_k(scored.rank, scored.matchable, 5)),
-            auc=_none_if_nan(roc_auc(scored.best, scored.matchable)),
-            link_precision=_none_if_nan(stats.link_precision),
-            link_coverage=_none_if_nan(stats.link_coverage),
-            false_link_rate=_none_if_nan(stats.false_link_rate),
-            ask_share=_none_if_nan(stats.ask_share),
-            texts_per_second=speed,
-            thresholds=used,
-        ))
+        reports.append(
+            EvalReport(
+                file=data.name,
+                recall_at_1=_none_if_nan(recall_at_k(scored.rank, scored.matchable, 1)),
+                recall_at_5=_none_if_nan(recall_at_k(scored.rank, scored.matchable, 5)),
+                auc=_none_if_nan(roc_auc(scored.best, scored.matchable)),
+                link_precision=_none_if_nan(stats.link_precision),
+                link_coverage=_none_if_nan(stats.link_coverage),
+                false_link_rate=_none_if_nan(stats.false_link_rate),
+                ask_share=_none_if_nan(stats.ask_share),
+                texts_per_second=speed,
+                thresholds=used,
+            )
+        )
     return reports
 
 
 async def calibrate_files(
-    paths: Sequence[str | Path], embedder: Embedder, *, precision: float = 0.95,
-    confidence: float = 0.95, max_miss: float = 0.2,
+    paths: Sequence[str | Path],
+    embedder: Embedder,
+    *,
+    precision: float = 0.95,
+    confidence: float = 0.95,
+    max_miss: float = 0.2,
 ) -> Calibration:
     """Calibrate an embedder's thresholds on labelled files (method: :mod:`agents.calibration`).
 
@@ -335,12 +343,29 @@ def format_reports(reports: Sequence[EvalReport]) -> str:
     Returns:
         The table, thresholds below it.
     """
-    header = ("file", "recall@1", "recall@5", "auc", "link prec", "link cov",
-              "false link", "ask share", "texts/s")
+    header = (
+        "file",
+        "recall@1",
+        "recall@5",
+        "auc",
+        "link prec",
+        "link cov",
+        "false link",
+        "ask share",
+        "texts/s",
+    )
     rows = [header] + [
-        (r.file, _fmt(r.recall_at_1), _fmt(r.recall_at_5), _fmt(r.auc), _fmt(r.link_precision),
-         _fmt(r.link_coverage), _fmt(r.false_link_rate), _fmt(r.ask_share),
-         f"{r.texts_per_second:.0f}")
+        (
+            r.file,
+            _fmt(r.recall_at_1),
+            _fmt(r.recall_at_5),
+            _fmt(r.auc),
+            _fmt(r.link_precision),
+            _fmt(r.link_coverage),
+            _fmt(r.false_link_rate),
+            _fmt(r.ask_share),
+            f"{r.texts_per_second:.0f}",
+        )
         for r in reports
     ]
     used = sorted({repr(r.thresholds) for r in reports})
@@ -365,13 +390,27 @@ def format_calibration(result: Calibration) -> str:
         f"confidence: {status}; ask threshold keeps the mean miss rate <= {result.max_miss:.0%}",
         "",
     ]
-    header = ("file", "links", "precision", "lower bnd", "coverage", "false link", "miss",
-              "ask share")
+    header = (
+        "file",
+        "links",
+        "precision",
+        "lower bnd",
+        "coverage",
+        "false link",
+        "miss",
+        "ask share",
+    )
     rows = [header] + [
-        (f.name, str(f.stats.links), _fmt(_none_if_nan(f.stats.link_precision)),
-         _fmt(f.precision_lower_bound), _fmt(_none_if_nan(f.stats.link_coverage)),
-         _fmt(_none_if_nan(f.stats.false_link_rate)), _fmt(_none_if_nan(f.stats.miss_rate)),
-         _fmt(_none_if_nan(f.stats.ask_share)))
+        (
+            f.name,
+            str(f.stats.links),
+            _fmt(_none_if_nan(f.stats.link_precision)),
+            _fmt(f.precision_lower_bound),
+            _fmt(_none_if_nan(f.stats.link_coverage)),
+            _fmt(_none_if_nan(f.stats.false_link_rate)),
+            _fmt(_none_if_nan(f.stats.miss_rate)),
+            _fmt(_none_if_nan(f.stats.ask_share)),
+        )
         for f in result.files
     ]
     return "\n".join(lines + _table(rows))
@@ -380,9 +419,13 @@ def format_calibration(result: Calibration) -> str:
 def _table(rows: Sequence[Sequence[str]]) -> list[str]:
     """Align columns: the first to the left, the others to the right."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.rjust(w) if i else cell.ljust(w)
-                      for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
-            for row in rows]
+    return [
+        "  ".join(
+            cell.rjust(w) if i else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
 
 
 METRICS_HELP = """\
@@ -409,14 +452,18 @@ def calibration_help() -> str:
     import agents.calibration
 
     doc = agents.calibration.__doc__ or ""
-    text = doc[doc.find("Metrics"):]
+    text = doc[doc.find("Metrics") :]
     text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text)
     return text.replace("``", "`")
 
 
 def build_embedder(
-    name: str, *, model: str | None = None, dimensions: int | None = None,
-    base_url: str | None = None, environ: Mapping[str, str] | None = None,
+    name: str,
+    *,
+    model: str | None = None,
+    dimensions: int | None = None,
+    base_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Embedder:
     """Build an embedder from command-line options.
 
@@ -450,7 +497,10 @@ def build_embedder(
 
 
 def resolve_thresholds(
-    embedder: Embedder, *, link: float | None = None, ask: float | None = None,
+    embedder: Embedder,
+    *,
+    link: float | None = None,
+    ask: float | None = None,
     margin: float | None = None,
 ) -> Thresholds:
     """The embedder's thresholds with any of their values overridden.
@@ -504,6 +554,7 @@ def calibration_json(result: Calibration) -> dict[str, Any]:
     Returns:
         ``thresholds``, the targets, ``reached`` and per-file ``files`` statistics.
     """
+
     def clean(value: float) -> float | None:
         return _none_if_nan(value)
 
@@ -514,8 +565,11 @@ def calibration_json(result: Calibration) -> dict[str, Any]:
         "max_miss": result.max_miss,
         "reached": result.reached,
         "files": [
-            {"file": f.name, "precision_lower_bound": f.precision_lower_bound,
-             **{k: clean(v) if isinstance(v, float) else v for k, v in asdict(f.stats).items()}}
+            {
+                "file": f.name,
+                "precision_lower_bound": f.precision_lower_bound,
+                **{k: clean(v) if isinstance(v, float) else v for k, v in asdict(f.stats).items()},
+            }
             for f in result.files
         ],
     }

@@ -74,8 +74,10 @@ class IndexArrays:
 
     def __repr__(self) -> str:
         requests = len(set(self.request_ids.tolist()))
-        return (f"IndexArrays(embedder={self.embedder!r}, dim={self.dim}, "
-                f"rows={len(self.request_ids)}, requests={requests})")
+        return (
+            f"IndexArrays(embedder={self.embedder!r}, dim={self.dim}, "
+            f"rows={len(self.request_ids)}, requests={requests})"
+        )
 
 
 class VectorIndex:
@@ -116,8 +118,10 @@ class VectorIndex:
         return cls(embedder.name, embedder.dim)
 
     def __repr__(self) -> str:
-        return (f"VectorIndex(embedder={self.embedder!r}, dim={self.dim}, "
-                f"requests={len(self)}, rows={self.rows})")
+        return (
+            f"VectorIndex(embedder={self.embedder!r}, dim={self.dim}, "
+            f"requests={len(self)}, rows={self.rows})"
+        )
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -153,7 +157,11 @@ class VectorIndex:
             )
 
     def add(
-        self, request_id: str, vectors: npt.ArrayLike, *, text_ids: Sequence[str] | None = None,
+        self,
+        request_id: str,
+        vectors: npt.ArrayLike,
+        *,
+        text_ids: Sequence[str] | None = None,
         texts: Sequence[str] | None = None,
     ) -> None:
         """Add rows to a request, creating it if needed (e.g. newly linked feedback).
@@ -176,7 +184,11 @@ class VectorIndex:
         self._append(self._slot_for(request_id), matrix, ids, labels)
 
     def update(
-        self, request_id: str, vectors: npt.ArrayLike, *, text_ids: Sequence[str] | None = None,
+        self,
+        request_id: str,
+        vectors: npt.ArrayLike,
+        *,
+        text_ids: Sequence[str] | None = None,
         texts: Sequence[str] | None = None,
     ) -> None:
         """Replace all rows of a request (e.g. after its title or description changed).
@@ -265,12 +277,17 @@ class VectorIndex:
             The arrays; :meth:`from_arrays` restores an equal index.
         """
         n = self.rows
-        rows = np.lexsort((self._seq[:n], self._first_seq()[self._owner[:n]])) if n else \
-            np.zeros(0, dtype=np.int64)
+        rows = (
+            np.lexsort((self._seq[:n], self._first_seq()[self._owner[:n]]))
+            if n
+            else np.zeros(0, dtype=np.int64)
+        )
         return IndexArrays(
-            embedder=self.embedder, dim=self.dim,
-            request_ids=np.array([self._slot_ids[s] for s in self._owner[rows].tolist()],
-                                 dtype=np.str_).reshape(n),
+            embedder=self.embedder,
+            dim=self.dim,
+            request_ids=np.array(
+                [self._slot_ids[s] for s in self._owner[rows].tolist()], dtype=np.str_
+            ).reshape(n),
             text_ids=np.array([self._text_ids[r] for r in rows.tolist()], dtype=np.str_).reshape(n),
             texts=np.array([self._texts[r] for r in rows.tolist()], dtype=np.str_).reshape(n),
             vectors=self._vectors[rows].copy(),
@@ -302,20 +319,30 @@ class VectorIndex:
         for row, request_id in enumerate(arrays.request_ids.tolist()):
             grouped.setdefault(str(request_id), []).append(row)
         for request_id, rows in grouped.items():
-            index.add(request_id, arrays.vectors[rows],
-                      text_ids=[str(arrays.text_ids[r]) for r in rows],
-                      texts=[str(arrays.texts[r]) for r in rows])
+            index.add(
+                request_id,
+                arrays.vectors[rows],
+                text_ids=[str(arrays.text_ids[r]) for r in rows],
+                texts=[str(arrays.texts[r]) for r in rows],
+            )
         return index
 
     # -- internals ---------------------------------------------------------------------
 
     def _prepare(
-        self, request_id: str, vectors: npt.ArrayLike, text_ids: Sequence[str] | None,
-        texts: Sequence[str] | None, first: int,
+        self,
+        request_id: str,
+        vectors: npt.ArrayLike,
+        text_ids: Sequence[str] | None,
+        texts: Sequence[str] | None,
+        first: int,
     ) -> tuple[Matrix, list[str], list[str]]:
         matrix = self._check_vectors(vectors)
-        ids = [f"{request_id}#{first + i}" for i in range(len(matrix))] if text_ids is None \
+        ids = (
+            [f"{request_id}#{first + i}" for i in range(len(matrix))]
+            if text_ids is None
             else [str(t) for t in text_ids]
+        )
         labels = [""] * len(matrix) if texts is None else [str(t) for t in texts]
         if len(ids) != len(matrix) or len(labels) != len(matrix):
             raise ValueError(f"{len(matrix)} vectors, {len(ids)} text_ids, {len(labels)} texts")
@@ -437,8 +464,13 @@ class VectorIndex:
         return self._groups
 
     def _top_hits(
-        self, best: Matrix, ranked: Matrix, order: npt.NDArray[np.int64],
-        starts: npt.NDArray[np.int64], owners: list[str], k: int,
+        self,
+        best: Matrix,
+        ranked: Matrix,
+        order: npt.NDArray[np.int64],
+        starts: npt.NDArray[np.int64],
+        owners: list[str],
+        k: int,
     ) -> list[list[Hit]]:
         k = min(k, best.shape[1])
         top = np.argpartition(best, -k, axis=1)[:, -k:]
@@ -450,7 +482,8 @@ class VectorIndex:
             for g in groups.tolist():
                 local = int(np.argmax(ranked[row, starts[g] : ends[g]]))
                 source = int(order[starts[g] + local])
-                ranked_hits.append(Hit(owners[g], float(best[row, g]), self._text_ids[source],
-                                       self._texts[source]))
+                ranked_hits.append(
+                    Hit(owners[g], float(best[row, g]), self._text_ids[source], self._texts[source])
+                )
             hits.append(ranked_hits)
         return hits

@@ -145,8 +145,10 @@ class MatchDecision:
         best = self.best
         top = "none" if best is None else f"{best.request_id!r} ({_value(best):.3f})"
         note = f", note={self.note!r}" if self.note else ""
-        return (f"MatchDecision(tier={self.tier.value}, best={top}, scorer={self.scorer!r}, "
-                f"thresholds={self.thresholds!r}, candidates={len(self.candidates)}{note})")
+        return (
+            f"MatchDecision(tier={self.tier.value}, best={top}, scorer={self.scorer!r}, "
+            f"thresholds={self.thresholds!r}, candidates={len(self.candidates)}{note})"
+        )
 
 
 def _value(candidate: Candidate) -> float:
@@ -171,9 +173,14 @@ class Matcher:
     """
 
     def __init__(
-        self, embedder: Embedder, index: VectorIndex | None = None, *,
-        thresholds: Thresholds | None = None, judge: Judge | None = None,
-        judge_thresholds: Thresholds | None = None, top_k: int = 5,
+        self,
+        embedder: Embedder,
+        index: VectorIndex | None = None,
+        *,
+        thresholds: Thresholds | None = None,
+        judge: Judge | None = None,
+        judge_thresholds: Thresholds | None = None,
+        top_k: int = 5,
     ) -> None:
         chosen = thresholds or embedder.thresholds
         if chosen is None:
@@ -191,13 +198,16 @@ class Matcher:
         self.judge = judge
         own = getattr(judge, "thresholds", None)
         self.judge_thresholds = judge_thresholds or (
-            own if isinstance(own, Thresholds) else JUDGE_THRESHOLDS)
+            own if isinstance(own, Thresholds) else JUDGE_THRESHOLDS
+        )
         self.top_k = top_k
 
     def __repr__(self) -> str:
         judge = f", judge={self.judge.name!r}" if self.judge is not None else ""
-        return (f"Matcher(embedder={self.embedder.name!r}, requests={len(self.index)}, "
-                f"thresholds={self.thresholds!r}{judge})")
+        return (
+            f"Matcher(embedder={self.embedder.name!r}, requests={len(self.index)}, "
+            f"thresholds={self.thresholds!r}{judge})"
+        )
 
     async def add_request(
         self, request_id: str, texts: Sequence[str], *, text_ids: Sequence[str] | None = None
@@ -315,9 +325,12 @@ def _apply_judgements(
         if candidate is None:
             logger.warning("judge named request %r, which is not a candidate", verdict.request_id)
             continue
-        judged[candidate.request_id] = replace(candidate, confidence=confidence,
-                                               reason=str(verdict.reason))
-    ranked = [judged.get(c.request_id) or replace(c, confidence=0.0, reason="Not judged.")
-              for c in candidates]
+        judged[candidate.request_id] = replace(
+            candidate, confidence=confidence, reason=str(verdict.reason)
+        )
+    ranked = [
+        judged.get(c.request_id) or replace(c, confidence=0.0, reason="Not judged.")
+        for c in candidates
+    ]
     ranked.sort(key=lambda c: (-(c.confidence or 0.0), -c.score))
     return tuple(ranked)

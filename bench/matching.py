@@ -84,7 +84,11 @@ def cold_start(kind: str, base_url: str) -> float:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run(
         [sys.executable, "-c", COLD_CHILD, kind, base_url, FAKE_KEY],
-        capture_output=True, text=True, check=True, env=env, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=ROOT,
     )
     return float(done.stdout.strip().splitlines()[-1])
 
@@ -122,8 +126,11 @@ async def measure(kind: str, base_url: str, args: argparse.Namespace) -> Figures
     embedder = get_embedder(kind, **options)
     texts = dev_texts(args.texts)
     messages = dev_texts(args.messages)
-    matcher = Matcher(embedder, synthetic_index(embedder, args.requests),
-                      thresholds=Thresholds(link=0.84, ask=0.585))
+    matcher = Matcher(
+        embedder,
+        synthetic_index(embedder, args.requests),
+        thresholds=Thresholds(link=0.84, ask=0.585),
+    )
     runs: dict[str, list[float]] = {"cold": [], "tput": [], "p50": [], "p90": []}
     try:
         for _ in range(args.repeat):
@@ -144,19 +151,39 @@ def report(figures: Sequence[Figures], args: argparse.Namespace) -> str:
     rows = [header]
     for f in figures:
         target = TARGETS.get(f.name)
-        verdict = "-" if target is None else (
-            "met" if f.p50_ms <= target["p50_ms"] and f.cold_s <= target["cold_s"] else "MISSED")
-        rows.append((f.name, f"{f.cold_s * 1e3:.0f} ms", f"{f.texts_per_s:,.0f}",
-                     f"{f.p50_ms:.2f} ms", f"{f.p90_ms:.2f} ms", verdict))
+        verdict = (
+            "-"
+            if target is None
+            else (
+                "met" if f.p50_ms <= target["p50_ms"] and f.cold_s <= target["cold_s"] else "MISSED"
+            )
+        )
+        rows.append(
+            (
+                f.name,
+                f"{f.cold_s * 1e3:.0f} ms",
+                f"{f.texts_per_s:,.0f}",
+                f"{f.p50_ms:.2f} ms",
+                f"{f.p90_ms:.2f} ms",
+                verdict,
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                       for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in rows]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    notes = (f"\nmedians of {args.repeat} runs; index of {args.requests:,} requests; "
-             f"throughput over {args.texts:,} texts; latency over {args.messages} messages; "
-             f"{os.cpu_count()} CPUs.\nopenai runs against the local fake server "
-             f"(hashing embeddings, 384 dims): it measures our client path, not OpenAI.\n"
-             f"local targets: embed+search p50 <= 5 ms, cold start <= 1 s.")
+    notes = (
+        f"\nmedians of {args.repeat} runs; index of {args.requests:,} requests; "
+        f"throughput over {args.texts:,} texts; latency over {args.messages} messages; "
+        f"{os.cpu_count()} CPUs.\nopenai runs against the local fake server "
+        f"(hashing embeddings, 384 dims): it measures our client path, not OpenAI.\n"
+        f"local targets: embed+search p50 <= 5 ms, cold start <= 1 s."
+    )
     return "\n".join(lines) + "\n" + notes
 
 
@@ -176,8 +203,9 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--embedders", default="local,openai,fake")
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
     parser.add_argument("--requests", type=int, default=10_000, help="requests in the index")

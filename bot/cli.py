@@ -30,12 +30,19 @@ def add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _add_matching_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``eval-matching`` and ``calibrate``."""
     parser.add_argument("files", nargs="+", metavar="FILE", help="match-eval/1 files (.json.gz)")
-    parser.add_argument("--embedder", choices=("local", "openai", "fake"), default="local",
-                        help="default: local (offline all-MiniLM-L6-v2)")
+    parser.add_argument(
+        "--embedder",
+        choices=("local", "openai", "fake"),
+        default="local",
+        help="default: local (offline all-MiniLM-L6-v2)",
+    )
     parser.add_argument("--model", help="openai: embedding model (default text-embedding-3-small)")
     parser.add_argument("--dimensions", type=int, help="openai: vector size to ask for")
-    parser.add_argument("--base-url", help="openai: API root (default $OPENAI_BASE_URL or "
-                        "OpenAI's); the key comes from $OPENAI_API_KEY")
+    parser.add_argument(
+        "--base-url",
+        help="openai: API root (default $OPENAI_BASE_URL or "
+        "OpenAI's); the key comes from $OPENAI_API_KEY",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -43,12 +50,14 @@ def add_eval_matching(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     from agents.evaluation import METRICS_HELP
 
     parser = sub.add_parser(
-        "eval-matching", help="measure matching quality on labelled match-eval/1 files",
+        "eval-matching",
+        help="measure matching quality on labelled match-eval/1 files",
         description="Index each file's requests, decide each query, and report matching\n"
         "quality per file. With --json: one JSON list, an object per file with keys\n"
         "file, recall_at_1, recall_at_5, auc, link_precision, link_coverage,\n"
         "false_link_rate, ask_share, texts_per_second (null when undefined).",
-        epilog=METRICS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=METRICS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_matching_options(parser)
     parser.add_argument("--link", type=float, help="link threshold (default: the embedder's)")
@@ -64,11 +73,16 @@ def add_eval_matching(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
         embedder = None
         try:
-            embedder = ev.build_embedder(args.embedder, model=args.model,
-                                         dimensions=args.dimensions, base_url=args.base_url,
-                                         environ=os.environ)
-            thresholds = ev.resolve_thresholds(embedder, link=args.link, ask=args.ask,
-                                               margin=args.margin)
+            embedder = ev.build_embedder(
+                args.embedder,
+                model=args.model,
+                dimensions=args.dimensions,
+                base_url=args.base_url,
+                environ=os.environ,
+            )
+            thresholds = ev.resolve_thresholds(
+                embedder, link=args.link, ask=args.ask, margin=args.margin
+            )
             reports = await ev.evaluate_files(args.files, embedder, thresholds)
         except AgentsError as exc:
             print(f"feedback-bot eval-matching: error: {exc}", file=sys.stderr)
@@ -76,8 +90,11 @@ def add_eval_matching(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         finally:
             if embedder is not None:
                 await ev.close_embedder(embedder)
-        print(json.dumps([r.to_json() for r in reports], indent=2) if args.json
-              else ev.format_reports(reports))
+        print(
+            json.dumps([r.to_json() for r in reports], indent=2)
+            if args.json
+            else ev.format_reports(reports)
+        )
         return 0
 
     parser.set_defaults(handler=handler)
@@ -87,20 +104,31 @@ def add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     from agents.evaluation import calibration_help
 
     parser = sub.add_parser(
-        "calibrate", help="derive link/ask thresholds for a target link precision",
+        "calibrate",
+        help="derive link/ask thresholds for a target link precision",
         description="Print the link, margin and ask thresholds that reach a target link\n"
         "precision on labelled match-eval/1 files, and what they give on each file.\n"
         "Exit status 1 when the target is out of reach.",
-        epilog=calibration_help(), formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=calibration_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_matching_options(parser)
-    parser.add_argument("--precision", type=float, default=0.95,
-                        help="target link precision (default 0.95)")
-    parser.add_argument("--confidence", type=float, default=0.95,
-                        help="one-sided confidence of the precision bound; 0.5 uses the "
-                        "point estimate (default 0.95)")
-    parser.add_argument("--max-miss", type=float, default=0.2,
-                        help="allowed share of matchable feedback filed as new (default 0.2)")
+    parser.add_argument(
+        "--precision", type=float, default=0.95, help="target link precision (default 0.95)"
+    )
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        help="one-sided confidence of the precision bound; 0.5 uses the "
+        "point estimate (default 0.95)",
+    )
+    parser.add_argument(
+        "--max-miss",
+        type=float,
+        default=0.2,
+        help="allowed share of matchable feedback filed as new (default 0.2)",
+    )
 
     async def handler(args: argparse.Namespace) -> int:
         import json
@@ -111,19 +139,31 @@ def add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
         embedder = None
         try:
-            embedder = ev.build_embedder(args.embedder, model=args.model,
-                                         dimensions=args.dimensions, base_url=args.base_url,
-                                         environ=os.environ)
-            result = await ev.calibrate_files(args.files, embedder, precision=args.precision,
-                                              confidence=args.confidence, max_miss=args.max_miss)
+            embedder = ev.build_embedder(
+                args.embedder,
+                model=args.model,
+                dimensions=args.dimensions,
+                base_url=args.base_url,
+                environ=os.environ,
+            )
+            result = await ev.calibrate_files(
+                args.files,
+                embedder,
+                precision=args.precision,
+                confidence=args.confidence,
+                max_miss=args.max_miss,
+            )
         except (AgentsError, ValueError) as exc:
             print(f"feedback-bot calibrate: error: {exc}", file=sys.stderr)
             return 2
         finally:
             if embedder is not None:
                 await ev.close_embedder(embedder)
-        print(json.dumps(ev.calibration_json(result), indent=2) if args.json
-              else ev.format_calibration(result))
+        print(
+            json.dumps(ev.calibration_json(result), indent=2)
+            if args.json
+            else ev.format_calibration(result)
+        )
         return 0 if result.reached else 1
 
     parser.set_defaults(handler=handler)

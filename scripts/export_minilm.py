@@ -187,8 +187,10 @@ def main() -> int:
     print(f"fp32 onnx vs torch: mean cosine {cos_fp32.mean():.6f}, min {cos_fp32.min():.6f}")
     print(f"int8 onnx vs torch: mean cosine {cos_int8.mean():.6f}, min {cos_int8.min():.6f}")
     if cos_int8.mean() < MIN_MEAN_COSINE:
-        raise SystemExit(f"int8 model too far from the original (< {MIN_MEAN_COSINE}): "
-                         "check the export; the reference was not written")
+        raise SystemExit(
+            f"int8 model too far from the original (< {MIN_MEAN_COSINE}): "
+            "check the export; the reference was not written"
+        )
     args.reference.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         args.reference, texts=np.array(texts), embeddings=reference.astype(np.float16)

@@ -72,11 +72,21 @@ def map_onnxruntime_errors(model_path: Path) -> Iterator[None]:
     from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
     missing = (ort_errors.NoSuchFile, ort_errors.NoModel, ort_errors.NotFound, FileNotFoundError)
-    invalid = (ort_errors.InvalidProtobuf, ort_errors.InvalidGraph, ort_errors.NotImplemented,
-               ort_errors.ModelRequiresCompilation)
-    failed = (ort_errors.Fail, ort_errors.InvalidArgument, ort_errors.RuntimeException,
-              ort_errors.EPFail, ort_errors.EngineError, ort_errors.DeviceReset,
-              ort_errors.ModelLoadCanceled)
+    invalid = (
+        ort_errors.InvalidProtobuf,
+        ort_errors.InvalidGraph,
+        ort_errors.NotImplemented,
+        ort_errors.ModelRequiresCompilation,
+    )
+    failed = (
+        ort_errors.Fail,
+        ort_errors.InvalidArgument,
+        ort_errors.RuntimeException,
+        ort_errors.EPFail,
+        ort_errors.EngineError,
+        ort_errors.DeviceReset,
+        ort_errors.ModelLoadCanceled,
+    )
     try:
         yield
     except missing as exc:
@@ -112,7 +122,10 @@ class LocalEmbedder:
     dim = 384
 
     def __init__(
-        self, model_dir: str | Path | None = None, *, threads: int | None = None,
+        self,
+        model_dir: str | Path | None = None,
+        *,
+        threads: int | None = None,
         batch_size: int = 32,
     ) -> None:
         if batch_size < 1:

@@ -139,9 +139,16 @@ class OpenAIEmbedder:
     """
 
     def __init__(
-        self, *, api_key: str | None = None, model: str = "text-embedding-3-small",
-        dimensions: int | None = None, base_url: str | None = None, batch_size: int = 256,
-        max_attempts: int = 5, max_retry_wait: float = 60.0, timeout: float = 30.0,
+        self,
+        *,
+        api_key: str | None = None,
+        model: str = "text-embedding-3-small",
+        dimensions: int | None = None,
+        base_url: str | None = None,
+        batch_size: int = 256,
+        max_attempts: int = 5,
+        max_retry_wait: float = 60.0,
+        timeout: float = 30.0,
         client: AsyncOpenAI | None = None,
     ) -> None:
         if not api_key and client is None:
@@ -210,9 +217,12 @@ class OpenAIEmbedder:
             except _Transient as exc:
                 delay = self._delay(attempt, exc.retry_after)
                 if attempt == self.max_attempts or delay is None:
-                    why = (f"after {attempt} attempts" if delay is not None else
-                           f"the server asked to wait {exc.retry_after:g} s, more than "
-                           f"max_retry_wait={self.max_retry_wait:g} s")
+                    why = (
+                        f"after {attempt} attempts"
+                        if delay is not None
+                        else f"the server asked to wait {exc.retry_after:g} s, more than "
+                        f"max_retry_wait={self.max_retry_wait:g} s"
+                    )
                     raise EmbedderUnavailable(f"{exc} ({why}); try again later") from exc
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -250,7 +260,9 @@ class OpenAIEmbedder:
             from openai import AsyncOpenAI
 
             self._client = AsyncOpenAI(
-                api_key=self._api_key, base_url=self.base_url, max_retries=0,
+                api_key=self._api_key,
+                base_url=self.base_url,
+                max_retries=0,
                 timeout=self.timeout,
             )
         return self._client

@@ -93,8 +93,9 @@ def map_openai_errors(task: str = "LLM call") -> Iterator[None]:
         raise LLMRetryable(f"{task}: could not reach the LLM service ({exc})") from exc
     except openai.APIResponseValidationError as exc:
         status = exc.status_code
-        raise LLMRetryable(f"{task}: the LLM service sent a malformed response",
-                           status=status) from exc
+        raise LLMRetryable(
+            f"{task}: the LLM service sent a malformed response", status=status
+        ) from exc
     except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
         raise LLMOutputInvalid(f"{task}: {exc}") from exc
     except openai.OpenAIError as exc:
@@ -107,10 +108,12 @@ def _from_status(task: str, exc: openai.APIStatusError) -> LLMUnavailable:
         return LLMRejected(f"{task}: {_REJECTED_HINTS[status]}", status=status)
     if status in _RETRYABLE_STATUSES or status >= 500:
         retry_after = parse_retry_after(exc.response.headers)
-        return LLMRetryable(f"{task}: the LLM service answered {status}: {exc.message}",
-                            status=status, retry_after=retry_after)
-    return LLMUnavailable(f"{task}: the LLM service rejected the request ({status}): "
-                          f"{exc.message}")
+        return LLMRetryable(
+            f"{task}: the LLM service answered {status}: {exc.message}",
+            status=status,
+            retry_after=retry_after,
+        )
+    return LLMUnavailable(f"{task}: the LLM service rejected the request ({status}): {exc.message}")
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:

@@ -98,7 +98,9 @@ class LLMClient:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
@@ -135,17 +137,16 @@ class LLMClient:
             LLMUnavailable: No answer (bad key, retries exhausted, request rejected).
             LLMOutputInvalid: The answer did not validate, even after one repair.
         """
-        messages: list[dict[str, str]] = [
-            {"role": "system", "content": system}, data_message(data)
-        ]
+        messages: list[dict[str, str]] = [{"role": "system", "content": system}, data_message(data)]
         fmt = response_format(output, task)
         content = await self._complete(task, messages, fmt)
         try:
             return _validate(output, content, check)
         except ValueError as exc:
             problems = _describe(exc)
-            logger.warning("%s: the answer did not validate, asking for a repair: %s",
-                           task, problems)
+            logger.warning(
+                "%s: the answer did not validate, asking for a repair: %s", task, problems
+            )
         messages += [{"role": "assistant", "content": content}, repair_message(problems)]
         content = await self._complete(task, messages, fmt)
         try:
@@ -172,17 +173,21 @@ class LLMClient:
                         f"last error: {exc}"
                     ) from exc
                 delay = self._delay(attempt, exc.retry_after)
-                logger.warning("%s: attempt %d/%d failed (%s); retrying in %.2fs",
-                               task, attempt, attempts, exc, delay)
+                logger.warning(
+                    "%s: attempt %d/%d failed (%s); retrying in %.2fs",
+                    task,
+                    attempt,
+                    attempts,
+                    exc,
+                    delay,
+                )
                 await self._sleep(delay)
             except LLMRejected as exc:
                 self._rejected = exc
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _request(
-        self, task: str, messages: list[dict[str, str]], fmt: dict[str, Any]
-    ) -> str:
+    async def _request(self, task: str, messages: list[dict[str, str]], fmt: dict[str, Any]) -> str:
         import openai
 
         api = self._client()

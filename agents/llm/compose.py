@@ -103,8 +103,9 @@ class ComposedMessage(BaseModel):
 class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT,
-                      description="The Slack message, one to three sentences.")
+    text: str = Field(
+        min_length=1, max_length=MAX_TEXT, description="The Slack message, one to three sentences."
+    )
 
 
 async def compose_dm(message: DirectMessage, *, llm: LLMClient | None) -> ComposedMessage:
@@ -120,7 +121,10 @@ async def compose_dm(message: DirectMessage, *, llm: LLMClient | None) -> Compos
 
     async def call(client: LLMClient) -> ComposedMessage:
         answer = await client.structured(
-            _Answer, task="compose_dm", system=COMPOSE_SYSTEM, data=_data(message),
+            _Answer,
+            task="compose_dm",
+            system=COMPOSE_SYSTEM,
+            data=_data(message),
             check=lambda answer: _check(answer, message.request_url),
         )
         return ComposedMessage(text=_with_link(answer.text, message), source="llm")
@@ -143,27 +147,38 @@ def fallback_dm(message: DirectMessage) -> ComposedMessage:
     title = f"*{slack_escape(clip(message.request_title, 200))}*"
     hello = f", {slack_escape(message.recipient)}" if message.recipient else ""
     if isinstance(message, FeedbackLinked) and message.new_request:
-        text = (f"Thanks{hello}! I filed your feedback as a new request: {title}. "
-                "You're following it, so you'll hear from me when it ships.")
+        text = (
+            f"Thanks{hello}! I filed your feedback as a new request: {title}. "
+            "You're following it, so you'll hear from me when it ships."
+        )
     elif isinstance(message, FeedbackLinked):
-        text = (f"Thanks{hello}! I linked your feedback to {title}. You're following it "
-                "now, so you'll hear from me when it ships.")
+        text = (
+            f"Thanks{hello}! I linked your feedback to {title}. You're following it "
+            "now, so you'll hear from me when it ships."
+        )
     elif isinstance(message, NoFeedbackReminder):
-        text = (f"Hi{hello}, your request {title} has no customer feedback attached yet. "
-                "Linking a customer conversation or two helps the team size it.")
+        text = (
+            f"Hi{hello}, your request {title} has no customer feedback attached yet. "
+            "Linking a customer conversation or two helps the team size it."
+        )
     else:
         asked = ""
         if message.accounts:
             names = ", ".join(slack_escape(a) for a in list(message.accounts)[:5])
             asked = f" Customers who asked for it: {names}."
-        text = (f"Good news{hello}: {title} has shipped!{asked} "
-                "Now is a great time to let your customers know.")
+        text = (
+            f"Good news{hello}: {title} has shipped!{asked} "
+            "Now is a great time to let your customers know."
+        )
     return ComposedMessage(text=_with_link(text, message), source="fallback")
 
 
 def _data(message: DirectMessage) -> dict[str, Any]:
-    kind = {FeedbackLinked: "feedback_linked", NoFeedbackReminder: "no_feedback_reminder",
-            RequestShipped: "request_shipped"}[type(message)]
+    kind = {
+        FeedbackLinked: "feedback_linked",
+        NoFeedbackReminder: "no_feedback_reminder",
+        RequestShipped: "request_shipped",
+    }[type(message)]
     data: dict[str, Any] = {
         "kind": kind,
         "request_title": clip(message.request_title, 200),
@@ -189,7 +204,12 @@ def _check(answer: _Answer, allowed_url: str | None) -> _Answer:
 
 def _with_link(text: str, message: DirectMessage) -> str:
     url = message.request_url
-    if not url or url in text or len(url) > 2000 or find_links(url) != {url} \
-            or not url.startswith("http"):
+    if (
+        not url
+        or url in text
+        or len(url) > 2000
+        or find_links(url) != {url}
+        or not url.startswith("http")
+    ):
         return text
     return f"{text}\n<{url}|Open the request>"

@@ -65,8 +65,7 @@ class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     headline: str = Field(min_length=1, max_length=200, description="One sentence.")
-    highlights: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        max_length=3)
+    highlights: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(max_length=3)
 
 
 async def weekly_digest(
@@ -91,12 +90,18 @@ async def weekly_digest(
     """
 
     async def call(client: LLMClient) -> Digest:
-        data = {"week_of": week_of.isoformat(), "new": _items(new),
-                "shipped": _items(shipped), "trending": _items(trending)}
-        answer = await client.structured(_Answer, task="weekly_digest", system=DIGEST_SYSTEM,
-                                         data=data, check=_check)
-        return _render(week_of, answer.headline, answer.highlights, new, shipped, trending,
-                       source="llm")
+        data = {
+            "week_of": week_of.isoformat(),
+            "new": _items(new),
+            "shipped": _items(shipped),
+            "trending": _items(trending),
+        }
+        answer = await client.structured(
+            _Answer, task="weekly_digest", system=DIGEST_SYSTEM, data=data, check=_check
+        )
+        return _render(
+            week_of, answer.headline, answer.highlights, new, shipped, trending, source="llm"
+        )
 
     async def offline() -> Digest:
         return fallback_digest(week_of=week_of, new=new, shipped=shipped, trending=trending)
@@ -125,23 +130,35 @@ def fallback_digest(
         The digest with ``source="fallback"``.
     """
     if new or shipped or trending:
-        headline = (f"This week: {len(new)} new request(s), {len(shipped)} shipped, "
-                    f"{len(trending)} trending.")
+        headline = (
+            f"This week: {len(new)} new request(s), {len(shipped)} shipped, "
+            f"{len(trending)} trending."
+        )
     else:
         headline = "A quiet week: no new, shipped or trending requests."
     return _render(week_of, headline, [], new, shipped, trending, source="fallback")
 
 
 def _render(
-    week_of: date, headline: str, highlights: Sequence[str], new: Sequence[DigestItem],
-    shipped: Sequence[DigestItem], trending: Sequence[DigestItem],
-    *, source: Literal["llm", "fallback"],
+    week_of: date,
+    headline: str,
+    highlights: Sequence[str],
+    new: Sequence[DigestItem],
+    shipped: Sequence[DigestItem],
+    trending: Sequence[DigestItem],
+    *,
+    source: Literal["llm", "fallback"],
 ) -> Digest:
-    lines = [f"*Weekly feedback digest, week of {week_of:%B} {week_of.day}, {week_of.year}*",
-             headline]
+    lines = [
+        f"*Weekly feedback digest, week of {week_of:%B} {week_of.day}, {week_of.year}*",
+        headline,
+    ]
     lines += [f"• {text}" for text in highlights]
-    for label, items, count_new in (("Shipped", shipped, False), ("New requests", new, False),
-                                    ("Trending", trending, True)):
+    for label, items, count_new in (
+        ("Shipped", shipped, False),
+        ("New requests", new, False),
+        ("Trending", trending, True),
+    ):
         if items:
             lines += ["", f"*{label}*", *_list(items, count_new)]
     return Digest(text="\n".join(lines), headline=headline, source=source)
@@ -152,8 +169,11 @@ def _list(items: Sequence[DigestItem], count_new: bool) -> list[str]:
     for item in items[:MAX_LISTED]:
         title = slack_escape(clip(item.title, 150))
         shown = f"<{item.url}|{title}>" if item.url and "|" not in item.url else title
-        count = (f"+{item.new_feedback_count} this week, {item.feedback_count} total"
-                 if count_new else f"{item.feedback_count} feedback")
+        count = (
+            f"+{item.new_feedback_count} this week, {item.feedback_count} total"
+            if count_new
+            else f"{item.feedback_count} feedback"
+        )
         area = f", {slack_escape(item.area)}" if item.area else ""
         lines.append(f"• {shown} ({count}{area})")
     if len(items) > MAX_LISTED:
@@ -162,9 +182,15 @@ def _list(items: Sequence[DigestItem], count_new: bool) -> list[str]:
 
 
 def _items(items: Sequence[DigestItem]) -> list[dict[str, Any]]:
-    return [{"title": clip(i.title, 150), "feedback_count": i.feedback_count,
-             "new_feedback_count": i.new_feedback_count, "area": i.area}
-            for i in items[:MAX_LISTED * 2]]
+    return [
+        {
+            "title": clip(i.title, 150),
+            "feedback_count": i.feedback_count,
+            "new_feedback_count": i.new_feedback_count,
+            "area": i.area,
+        }
+        for i in items[: MAX_LISTED * 2]
+    ]
 
 
 def _check(answer: _Answer) -> _Answer:

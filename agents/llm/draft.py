@@ -67,10 +67,12 @@ class RequestDraft(BaseModel):
 class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=TITLE_MIN, max_length=TITLE_MAX,
-                       description="The requested capability, concise.")
-    description: str = Field(min_length=1, max_length=DESCRIPTION_MAX,
-                             description="What the customer needs and why.")
+    title: str = Field(
+        min_length=TITLE_MIN, max_length=TITLE_MAX, description="The requested capability, concise."
+    )
+    description: str = Field(
+        min_length=1, max_length=DESCRIPTION_MAX, description="What the customer needs and why."
+    )
     area: str | None = Field(description="One of the listed area names, exactly.")
 
 
@@ -101,11 +103,18 @@ async def draft_request(
             "areas": [{"name": a.name, "description": a.description} for a in areas],
         }
         answer = await client.structured(
-            _Answer, task="draft_request", system=DRAFT_SYSTEM, data=data,
+            _Answer,
+            task="draft_request",
+            system=DRAFT_SYSTEM,
+            data=data,
             check=lambda answer: _check_area(answer, areas),
         )
-        return RequestDraft(title=answer.title.strip(), description=answer.description.strip(),
-                            area=answer.area, source="llm")
+        return RequestDraft(
+            title=answer.title.strip(),
+            description=answer.description.strip(),
+            area=answer.area,
+            source="llm",
+        )
 
     async def offline() -> RequestDraft:
         return await fallback_draft(feedback, areas=areas, embedder=embedder)

@@ -68,10 +68,12 @@ class Extraction(BaseModel):
 class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    summary: str = Field(min_length=1, max_length=500,
-                         description="What the customer asked for or struggled with.")
-    pain_description: str = Field(min_length=1, max_length=1000,
-                                  description="The underlying problem, specific and clear.")
+    summary: str = Field(
+        min_length=1, max_length=500, description="What the customer asked for or struggled with."
+    )
+    pain_description: str = Field(
+        min_length=1, max_length=1000, description="The underlying problem, specific and clear."
+    )
     is_customer_specific: bool
     account: str | None = Field(max_length=200, description="Customer account or null.")
     severity: Severity
@@ -100,8 +102,9 @@ async def extract_feedback(
             "messages": [{"author": m.author, "text": m.text} for m in messages],
             "known_accounts": list(known_accounts),
         }
-        answer = await client.structured(_Answer, task="extract_feedback",
-                                         system=EXTRACT_SYSTEM, data=data)
+        answer = await client.structured(
+            _Answer, task="extract_feedback", system=EXTRACT_SYSTEM, data=data
+        )
         return _from_answer(answer, known_accounts)
 
     async def offline() -> Extraction:
@@ -146,7 +149,7 @@ def fallback_extraction(
 def _prepare(thread: ThreadMessage | Sequence[ThreadMessage]) -> list[ThreadMessage]:
     items = [thread] if isinstance(thread, ThreadMessage) else list(thread)
     if len(items) > MAX_MESSAGES:  # keep the opening message and the latest replies
-        items = [items[0], *items[-(MAX_MESSAGES - 1):]]
+        items = [items[0], *items[-(MAX_MESSAGES - 1) :]]
     prepared, budget = [], MAX_THREAD_CHARS
     for item in items:
         text = clip(clean_slack_text(item.text), min(MAX_MESSAGE_CHARS, budget))
@@ -159,10 +162,24 @@ def _prepare(thread: ThreadMessage | Sequence[ThreadMessage]) -> list[ThreadMess
 
 
 def _pain_sentences(texts: Sequence[str]) -> str:
-    cues = ("need", "want", "wish", "can't", "cannot", "unable", "missing", "broken",
-            "doesn't", "not working", "blocked", "error", "fail", "slow", "no way")
-    found = [s for text in texts for s in sentences(text)
-             if any(cue in s.lower() for cue in cues)]
+    cues = (
+        "need",
+        "want",
+        "wish",
+        "can't",
+        "cannot",
+        "unable",
+        "missing",
+        "broken",
+        "doesn't",
+        "not working",
+        "blocked",
+        "error",
+        "fail",
+        "slow",
+        "no way",
+    )
+    found = [s for text in texts for s in sentences(text) if any(cue in s.lower() for cue in cues)]
     return " ".join(found[:3])
 
 

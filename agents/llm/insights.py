@@ -37,8 +37,11 @@ logger = logging.getLogger(__name__)
 SectionKind = Literal["dealbreakers", "segments", "themes", "delivery"]
 MAX_REQUESTS = 40
 MAX_FEEDBACK_PER_REQUEST = 5
-_BANDS = ((100_000.0, "Enterprise (ARR $100k+)"), (20_000.0, "Mid-market (ARR $20k-100k)"),
-          (0.0, "SMB (ARR under $20k)"))
+_BANDS = (
+    (100_000.0, "Enterprise (ARR $100k+)"),
+    (20_000.0, "Mid-market (ARR $20k-100k)"),
+    (0.0, "SMB (ARR under $20k)"),
+)
 _UNPLANNED = frozenset({"open", "new", "triage", "backlog"})
 
 Item = Annotated[str, Field(min_length=1, max_length=300)]
@@ -148,13 +151,19 @@ async def area_insights(
         return AreaInsights(area=name, sections=(), source="fallback")
 
     async def call(client: LLMClient) -> AreaInsights:
-        answer = await client.structured(_Answer, task="area_insights", system=INSIGHTS_SYSTEM,
-                                         data=_data(area, requests), check=_check)
+        answer = await client.structured(
+            _Answer,
+            task="area_insights",
+            system=INSIGHTS_SYSTEM,
+            data=_data(area, requests),
+            check=_check,
+        )
         return AreaInsights(area=name, sections=tuple(answer.sections), source="llm")
 
     async def offline() -> AreaInsights:
-        return await fallback_insights(area, requests, embedder=embedder,
-                                       theme_threshold=theme_threshold)
+        return await fallback_insights(
+            area, requests, embedder=embedder, theme_threshold=theme_threshold
+        )
 
     return await with_fallback("area_insights", llm, call, offline)
 
@@ -193,16 +202,23 @@ def _data(area: str | ProductArea, requests: Sequence[AreaRequest]) -> dict[str,
     top = sorted(requests, key=lambda r: -r.feedback_count)[:MAX_REQUESTS]
     return {
         "area": {"name": area.name, "description": area.description}
-        if isinstance(area, ProductArea) else {"name": area},
-        "totals": {"requests": len(requests),
-                   "feedback": sum(r.feedback_count for r in requests),
-                   "arr": _total_arr(requests)},
+        if isinstance(area, ProductArea)
+        else {"name": area},
+        "totals": {
+            "requests": len(requests),
+            "feedback": sum(r.feedback_count for r in requests),
+            "arr": _total_arr(requests),
+        },
         "requests": [
-            {"title": clip(r.title, 200), "description": clip(r.description, 500),
-             "status": r.status, "feedback_count": r.feedback_count,
-             "high_severity_count": r.high_severity_count,
-             "accounts": [{"name": a.name, "arr": a.arr} for a in r.accounts[:20]],
-             "feedback": [clip(t, 300) for t in r.feedback[:MAX_FEEDBACK_PER_REQUEST]]}
+            {
+                "title": clip(r.title, 200),
+                "description": clip(r.description, 500),
+                "status": r.status,
+                "feedback_count": r.feedback_count,
+                "high_severity_count": r.high_severity_count,
+                "accounts": [{"name": a.name, "arr": a.arr} for a in r.accounts[:20]],
+                "feedback": [clip(t, 300) for t in r.feedback[:MAX_FEEDBACK_PER_REQUEST]],
+            }
             for r in top
         ],
     }
@@ -213,11 +229,13 @@ def _check(answer: _Answer) -> _Answer:
     if len(set(kinds)) != len(kinds):
         raise ValueError("sections: each kind may appear at most once")
     cleaned = [
-        section.model_copy(update={
-            "title": sanitize_output(section.title) or section.kind.title(),
-            "summary": sanitize_output(section.summary) or "-",
-            "items": tuple(text for text in map(sanitize_output, section.items) if text),
-        })
+        section.model_copy(
+            update={
+                "title": sanitize_output(section.title) or section.kind.title(),
+                "summary": sanitize_output(section.summary) or "-",
+                "items": tuple(text for text in map(sanitize_output, section.items) if text),
+            }
+        )
         for section in answer.sections
     ]
     return _Answer(sections=cleaned)
@@ -231,15 +249,21 @@ def _dealbreakers(requests: Sequence[AreaRequest]) -> InsightSection | None:
     accounts = {a.name for r in hot for a in r.accounts}
     arr = _total_arr(hot)
     money = f", {_money(arr)} ARR" if arr else ""
-    summary = (f"{len(hot)} request(s) carry high-severity feedback from {len(accounts)} "
-               f"account(s){money}.")
+    summary = (
+        f"{len(hot)} request(s) carry high-severity feedback from {len(accounts)} "
+        f"account(s){money}."
+    )
     items = tuple(
-        clip(f"{r.title}: {r.high_severity_count} high-severity, {r.feedback_count} feedback"
-             + (f", {_money(_arr(r.accounts))} ARR" if _arr(r.accounts) else ""), 300)
+        clip(
+            f"{r.title}: {r.high_severity_count} high-severity, {r.feedback_count} feedback"
+            + (f", {_money(_arr(r.accounts))} ARR" if _arr(r.accounts) else ""),
+            300,
+        )
         for r in hot[:6]
     )
-    return InsightSection(kind="dealbreakers", title="Revenue at risk", summary=summary,
-                          items=items)
+    return InsightSection(
+        kind="dealbreakers", title="Revenue at risk", summary=summary, items=items
+    )
 
 
 def _segments(requests: Sequence[AreaRequest]) -> InsightSection | None:
@@ -247,33 +271,42 @@ def _segments(requests: Sequence[AreaRequest]) -> InsightSection | None:
     asks: Counter[str] = Counter()
     for request in requests:
         for account in request.accounts:
-            accounts[account.name] = account.arr if account.arr is not None else accounts.get(
-                account.name)
+            accounts[account.name] = (
+                account.arr if account.arr is not None else accounts.get(account.name)
+            )
             asks[account.name] += 1
     if not accounts:
         return None
     bands: dict[str, list[str]] = {}
     for name, arr in accounts.items():
         bands.setdefault(_band(arr), []).append(name)
-    ranked = sorted(bands.items(), key=lambda kv: (-sum(accounts[n] or 0.0 for n in kv[1]),
-                                                   -len(kv[1]), kv[0]))
+    ranked = sorted(
+        bands.items(), key=lambda kv: (-sum(accounts[n] or 0.0 for n in kv[1]), -len(kv[1]), kv[0])
+    )
     items = tuple(
         f"{band}: {len(names)} account(s), {sum(asks[n] for n in names)} request link(s)"
-        + (f", {_money(sum(accounts[n] or 0.0 for n in names))} ARR"
-           if any(accounts[n] for n in names) else "")
+        + (
+            f", {_money(sum(accounts[n] or 0.0 for n in names))} ARR"
+            if any(accounts[n] for n in names)
+            else ""
+        )
         for band, names in ranked
     )
     top_band = ranked[0][0]
-    summary = (f"Most of the pain by revenue comes from {top_band} accounts."
-               if top_band != "Unknown ARR" else
-               f"{len(accounts)} account(s) asked; no ARR is known for them yet.")
+    summary = (
+        f"Most of the pain by revenue comes from {top_band} accounts."
+        if top_band != "Unknown ARR"
+        else f"{len(accounts)} account(s) asked; no ARR is known for them yet."
+    )
     items = tuple(clip(item, 300) for item in items)
-    return InsightSection(kind="segments", title="Who's feeling the pain", summary=summary,
-                          items=items[:6])
+    return InsightSection(
+        kind="segments", title="Who's feeling the pain", summary=summary, items=items[:6]
+    )
 
 
-async def _themes(requests: Sequence[AreaRequest], embedder: Embedder | None,
-                  threshold: float) -> InsightSection | None:
+async def _themes(
+    requests: Sequence[AreaRequest], embedder: Embedder | None, threshold: float
+) -> InsightSection | None:
     texts = [text for r in requests for text in r.feedback]
     if len(texts) < 2:
         texts = [f"{r.title}. {r.description}" for r in requests]
@@ -281,21 +314,30 @@ async def _themes(requests: Sequence[AreaRequest], embedder: Embedder | None,
     if not themes:
         return None
     items = tuple(f"{clip(t.name, 200)} ({t.size} similar mentions)" for t in themes[:6])
-    summary = (f"{len(themes)} recurring theme(s) across {len(texts)} pieces of feedback; "
-               f"the largest groups {themes[0].size}.")
-    return InsightSection(kind="themes", title="Recurring themes", summary=summary,
-                          items=items)
+    summary = (
+        f"{len(themes)} recurring theme(s) across {len(texts)} pieces of feedback; "
+        f"the largest groups {themes[0].size}."
+    )
+    return InsightSection(kind="themes", title="Recurring themes", summary=summary, items=items)
 
 
 def _delivery(requests: Sequence[AreaRequest]) -> InsightSection:
     statuses = Counter(r.status for r in requests)
-    waiting = sorted((r for r in requests if r.status in _UNPLANNED),
-                     key=lambda r: -r.feedback_count)
+    waiting = sorted(
+        (r for r in requests if r.status in _UNPLANNED), key=lambda r: -r.feedback_count
+    )
     summary = ", ".join(f"{count} {status}" for status, count in statuses.most_common()) + "."
-    items = tuple(clip(f"Not planned yet: {r.title} ({r.feedback_count} feedback)", 300)
-                  for r in waiting[:3] if r.feedback_count > 0)
-    return InsightSection(kind="delivery", title="Delivery status",
-                          summary=clip(f"{len(requests)} requests: {summary}", 600), items=items)
+    items = tuple(
+        clip(f"Not planned yet: {r.title} ({r.feedback_count} feedback)", 300)
+        for r in waiting[:3]
+        if r.feedback_count > 0
+    )
+    return InsightSection(
+        kind="delivery",
+        title="Delivery status",
+        summary=clip(f"{len(requests)} requests: {summary}", 600),
+        items=items,
+    )
 
 
 def _arr(accounts: Sequence[AccountInfo]) -> float:

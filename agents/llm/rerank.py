@@ -91,7 +91,10 @@ class LLMJudge:
     name = "llm"
 
     def __init__(
-        self, llm: LLMClient, *, max_candidates: int = 10,
+        self,
+        llm: LLMClient,
+        *,
+        max_candidates: int = 10,
         thresholds: Thresholds = DEFAULT_THRESHOLDS,
     ) -> None:
         self.llm = llm
@@ -99,8 +102,10 @@ class LLMJudge:
         self.thresholds = thresholds
 
     def __repr__(self) -> str:
-        return (f"LLMJudge(llm={self.llm!r}, max_candidates={self.max_candidates}, "
-                f"thresholds={self.thresholds!r})")
+        return (
+            f"LLMJudge(llm={self.llm!r}, max_candidates={self.max_candidates}, "
+            f"thresholds={self.thresholds!r})"
+        )
 
     async def judge(self, text: str, candidates: Sequence[JudgeCandidate]) -> list[Judgement]:
         """Give every candidate a confidence and a reason, in the candidates' order.
@@ -121,13 +126,18 @@ class LLMJudge:
             return []
         ids = [str(c.request_id) for c in judged]
         answer = await self.llm.structured(
-            _Answer, task="rerank", system=RERANK_SYSTEM, data=_data(text, judged),
+            _Answer,
+            task="rerank",
+            system=RERANK_SYSTEM,
+            data=_data(text, judged),
             check=lambda answer: _check(answer, ids),
         )
         verdicts = {v.request_id: v for v in answer.judgements}
         results = [Judgement(i, verdicts[i].confidence, verdicts[i].reason) for i in ids]
-        results += [Judgement(str(c.request_id), 0.0, "Not judged: beyond the candidate limit.")
-                    for c in candidates[self.max_candidates:]]
+        results += [
+            Judgement(str(c.request_id), 0.0, "Not judged: beyond the candidate limit.")
+            for c in candidates[self.max_candidates :]
+        ]
         return results
 
 
@@ -158,8 +168,10 @@ def _data(text: str, candidates: Sequence[JudgeCandidate]) -> dict[str, Any]:
 
 
 def _candidate(candidate: JudgeCandidate) -> dict[str, str]:
-    entry = {"request_id": str(candidate.request_id),
-             "request": clip(candidate.text, MAX_CANDIDATE_TEXT)}
+    entry = {
+        "request_id": str(candidate.request_id),
+        "request": clip(candidate.text, MAX_CANDIDATE_TEXT),
+    }
     matched = getattr(candidate, "matched_text", "")  # the matcher's closest linked text
     if isinstance(matched, str) and matched.strip() and matched != candidate.text:
         entry["closest_linked_feedback"] = clip(matched, MAX_CANDIDATE_TEXT)
@@ -173,6 +185,8 @@ def _check(answer: _Answer, ids: Sequence[str]) -> _Answer:
             "judgements: give exactly one judgement for each candidate request_id, "
             "using the ids exactly as listed"
         )
-    cleaned = [v.model_copy(update={"reason": sanitize_output(v.reason) or "No reason given."})
-               for v in answer.judgements]
+    cleaned = [
+        v.model_copy(update={"reason": sanitize_output(v.reason) or "No reason given."})
+        for v in answer.judgements
+    ]
     return _Answer(judgements=cleaned)

@@ -48,20 +48,81 @@ _STOPWORD_TEXT = (
 )
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _PAIN_CUES = (
-    "need", "needs", "want", "wants", "wish", "would like", "can't", "cannot", "can not",
-    "unable", "missing", "lack", "broken", "doesn't", "does not", "don't", "not working",
-    "blocked", "blocking", "problem", "issue", "error", "fail", "slow", "hard to",
-    "confusing", "frustrat", "workaround", "support for", "ability to", "no way to",
+    "need",
+    "needs",
+    "want",
+    "wants",
+    "wish",
+    "would like",
+    "can't",
+    "cannot",
+    "can not",
+    "unable",
+    "missing",
+    "lack",
+    "broken",
+    "doesn't",
+    "does not",
+    "don't",
+    "not working",
+    "blocked",
+    "blocking",
+    "problem",
+    "issue",
+    "error",
+    "fail",
+    "slow",
+    "hard to",
+    "confusing",
+    "frustrat",
+    "workaround",
+    "support for",
+    "ability to",
+    "no way to",
 )
 _HIGH_CUES = (
-    "blocker", "blocking", "blocked", "dealbreaker", "deal breaker", "deal-breaker",
-    "churn", "cancel", "outage", "is down", "urgent", "asap", "critical", "escalat",
-    "data loss", "losing data", "security risk", "vulnerab", "renewal", "at risk", "can't use",
-    "cannot use", "unusable", "production is", "showstopper",
+    "blocker",
+    "blocking",
+    "blocked",
+    "dealbreaker",
+    "deal breaker",
+    "deal-breaker",
+    "churn",
+    "cancel",
+    "outage",
+    "is down",
+    "urgent",
+    "asap",
+    "critical",
+    "escalat",
+    "data loss",
+    "losing data",
+    "security risk",
+    "vulnerab",
+    "renewal",
+    "at risk",
+    "can't use",
+    "cannot use",
+    "unusable",
+    "production is",
+    "showstopper",
 )
 _MEDIUM_CUES = (
-    "broken", "bug", "error", "fail", "slow", "frustrat", "annoying", "workaround",
-    "can't", "cannot", "unable", "doesn't work", "not working", "painful", "confusing",
+    "broken",
+    "bug",
+    "error",
+    "fail",
+    "slow",
+    "frustrat",
+    "annoying",
+    "workaround",
+    "can't",
+    "cannot",
+    "unable",
+    "doesn't work",
+    "not working",
+    "painful",
+    "confusing",
 )
 _CHATTER = re.compile(r"^(?:\+1|thanks?( you)?|ty|ok(ay)?|cc\b|lgtm|same here)\W*", re.I)
 
@@ -122,8 +183,7 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
-def extractive_summary(texts: Sequence[str], *, max_sentences: int = 2,
-                       limit: int = 300) -> str:
+def extractive_summary(texts: Sequence[str], *, max_sentences: int = 2, limit: int = 300) -> str:
     """Pick the most informative sentences of a conversation, in their original order.
 
     A sentence scores by how central its words are to the whole conversation, by

@@ -65,8 +65,7 @@ async def embed_texts(embedder: Embedder | None, texts: Sequence[str]) -> Matrix
         if chosen.name == local.name:
             logger.warning("the %s embedder failed; comparing nothing: %s", chosen.name, exc)
             return None
-        logger.warning("the %s embedder failed, using %s instead: %s", chosen.name,
-                       local.name, exc)
+        logger.warning("the %s embedder failed, using %s instead: %s", chosen.name, local.name, exc)
         return await embed_texts(local, batch)
     matrix = np.asarray(raw, dtype=np.float32)
     if matrix.ndim != 2 or matrix.shape[0] != len(batch):

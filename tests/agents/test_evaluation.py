@@ -133,6 +133,20 @@ def test_metric_definitions_are_in_the_help(capsys: pytest.CaptureFixture[str]) 
         ({**TINY, "queries": [{"text": "x"}]}, "queries[0] needs 'match'"),
         ([1, 2], "top level is list"),
     ],
+    # stable ids: the default id of bytes is the bytes themselves, and gzip output embeds
+    # the time it was made, so xdist workers would collect different tests
+    ids=[
+        "missing",
+        "not-gzip",
+        "not-json",
+        "wrong-format",
+        "requests-not-a-list",
+        "request-without-texts",
+        "repeated-request-ids",
+        "unknown-match",
+        "query-without-match",
+        "top-level-list",
+    ],
 )
 def test_malformed_files_name_the_file_and_the_problem(
     tmp_path: Path, content: Any, problem: str

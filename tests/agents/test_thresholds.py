@@ -38,7 +38,8 @@ def test_vectorised_masks_agree_with_tier() -> None:
 
 def test_repr_and_values() -> None:
     assert repr(T) == "Thresholds(link=0.800, ask=0.600, margin=0.050)"
-    assert Tier.LINK == "link"
+    link: str = Tier.LINK  # a StrEnum: its members are the strings themselves
+    assert link == "link"
 
 
 @pytest.mark.parametrize(

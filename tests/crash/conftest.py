@@ -88,11 +88,18 @@ def spawn(
         *,
         fault: str | None = None,
         worker_id: str | None = None,
-        lease_ttl: float = 1.5,
+        lease_ttl: float | None = 1.5,
         max_recoveries: int = 10,
         extra_env: dict[str, str] | None = None,
+        idle_window: float = 0.2,
+        host: str | None = None,
     ) -> WorkerProcess:
-        args = ["--lease-ttl", str(lease_ttl), "--max-recoveries", str(max_recoveries)]
+        args = ["--max-recoveries", str(max_recoveries)]
+        if lease_ttl is not None:  # else the engine's default
+            args += ["--lease-ttl", str(lease_ttl)]
+        args += ["--idle-window", str(idle_window)]
+        if host:
+            args += ["--host", host]
         if fault:
             args += ["--fault", fault]
         if worker_id:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TypedDict
 
 import pytest
 
 from workflows.engine import Engine
 
-FAST = {"idle_window": 0.1, "poll_interval": 0.05, "lease_ttl": 5.0}
+
+class Tuning(TypedDict, total=False):
+    """Keyword options of :class:`Engine` (fields of ``EngineOptions``) that tests set."""
+
+    lease_ttl: float
+    idle_window: float
+    poll_interval: float
+
+
+FAST: Tuning = {"idle_window": 0.1, "poll_interval": 0.05, "lease_ttl": 5.0}
 
 
 @pytest.fixture

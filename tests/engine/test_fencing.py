@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from workflows.engine import Engine
-from workflows.engine._history import EventType, event_row
+from workflows.engine._replay import EventType, event_row
 from workflows.engine._store import Write, leases
 from workflows.engine._store.schema import events
 
@@ -52,10 +53,10 @@ async def test_a_write_with_a_stale_epoch_is_refused(bare_engine: Engine) -> Non
     )
     assert (await batcher.write(Write(handle.run_id, second.epoch, events=[current]))).applied
 
-    async def stored(conn: object) -> list[str]:
+    async def stored(conn: AsyncConnection) -> list[str]:
         rows = await conn.execute(
             select(events.c.data).where(events.c.run_id == handle.run_id, events.c.key == "p0")
-        )  # type: ignore[attr-defined]
+        )
         return [r.data for r in rows]
 
     assert await db.run_read(stored) == ["2"]

@@ -4,8 +4,15 @@ import random
 
 import pytest
 
-from workflows.engine import DefinitionError, FatalError, RetryableError, RetryPolicy
-from workflows.engine._retry import decide
+from workflows.engine import (
+    DefinitionError,
+    FatalError,
+    RetryableError,
+    RetryPolicy,
+    SerializationError,
+    StepRetriesExhausted,
+)
+from workflows.engine._retry import after_failure, decide
 
 
 def test_backoff_doubles_with_jitter_and_is_capped() -> None:
@@ -39,3 +46,23 @@ def test_the_last_attempt_gives_up() -> None:
 def test_bad_policies_are_rejected(kwargs: dict[str, float]) -> None:
     with pytest.raises(DefinitionError):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_after_a_failure_the_next_attempt_is_scheduled_by_the_policy() -> None:
+    policy = RetryPolicy(max_attempts=3, backoff=2.0, jitter=0.0)
+    verdict = after_failure(policy, "charge", 1, ConnectionError("down"), now=100.0)
+    assert verdict.error is None and verdict.next_at == 102.0
+
+
+def test_after_the_last_attempt_the_workflow_gets_the_exhausted_error() -> None:
+    policy = RetryPolicy(max_attempts=2, jitter=0.0)
+    verdict = after_failure(policy, "charge", 2, ConnectionError("down"), now=100.0)
+    assert isinstance(verdict.error, StepRetriesExhausted)
+    assert verdict.error.attempts == 2 and verdict.next_at is None
+
+
+def test_fatal_and_unstorable_results_are_never_retried() -> None:
+    policy = RetryPolicy(max_attempts=5)
+    for error in (FatalError("no"), SerializationError("result is inf")):
+        verdict = after_failure(policy, "charge", 1, error, now=0.0)
+        assert verdict.error is error and verdict.next_at is None

@@ -7,7 +7,7 @@ days for a hook, holding no memory while it waits. See ``Engine`` to run them.
 
 from ._api import Hook, create_hook, now, sleep, start_child, uuid
 from ._definitions import Registry, step, workflow
-from ._engine import Engine, EngineOptions
+from ._engine import Engine
 from ._errors import (
     BranchError,
     DatabaseUnavailable,
@@ -31,6 +31,7 @@ from ._errors import (
     WorkflowTimedOut,
 )
 from ._handle import RunHandle
+from ._options import EngineOptions
 from ._records import EventRecord, HookRecord, RunRecord, RunStatus, StepRecord
 from ._retry import RetryPolicy
 from ._worker import Worker

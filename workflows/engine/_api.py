@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ._context import current_run, current_run_or_none
 from ._definitions import WorkflowDef
 from ._errors import DefinitionError
-from ._runtime import current_run, current_run_or_none
 
 if TYPE_CHECKING:
     from ._handle import RunHandle

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar, overload
 
+from ._context import current_run_or_none
 from ._errors import DefinitionError, WorkflowNotRegistered
 from ._retry import RetryPolicy
-from ._runtime import current_run_or_none
 
 P = ParamSpec("P")
 R = TypeVar("R")

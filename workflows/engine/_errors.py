@@ -72,12 +72,16 @@ class StepRetriesExhausted(EngineError):
 class NonDeterminismError(EngineError):
     """Replay found a different step at a position than the run's history holds."""
 
-    def __init__(self, run_id: str, position: int, recorded: str, called: str) -> None:
+    def __init__(
+        self, run_id: str, position: int, recorded: str, called: str, detail: str = ""
+    ) -> None:
+        now_calls = f"{called!r} {detail}" if detail else repr(called)
         super().__init__(
             f"run {run_id!r} is not deterministic at position {position}: the history recorded "
-            f"{recorded!r} but the workflow now calls {called!r}. Workflow code must call the "
-            "same steps in the same order on replay; move non-deterministic logic (time, "
-            "randomness, I/O) into steps, or finish old runs before changing the order of steps."
+            f"{recorded!r} but the workflow now calls {now_calls}. Workflow code must make "
+            "the same calls with the same arguments in the same order on replay; move "
+            "non-deterministic logic (time, randomness, I/O) into steps, or finish old runs "
+            "before changing the order of steps."
         )
         self.run_id = run_id
         self.position = position

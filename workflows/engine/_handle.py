@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._runtime import current_run_or_none
+from ._context import current_run_or_none
 
 if TYPE_CHECKING:
+    from ._context import RunContext
     from ._records import RunStatus
-    from ._runtime import RunContext
 
 
 class ResultSource(Protocol):
@@ -35,8 +35,9 @@ class RunHandle:
     def _source(self) -> ResultSource:
         if self._engine is not None:
             return self._engine
-        engine: ResultSource = self._parent.engine  # type: ignore[union-attr]
-        return engine
+        assert self._parent is not None
+        source: ResultSource = self._parent.results
+        return source
 
     async def result(self, timeout: float | None = None) -> Any:
         """Wait for the run to finish and return its result.

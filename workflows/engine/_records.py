@@ -47,7 +47,7 @@ class StepRecord:
 
     position: int
     name: str
-    status: str  #: completed, failed, retrying, waiting, or running
+    status: str  #: completed, failed, retrying, waiting, sleeping, cancelled, or running
     attempts: int
     started_at: datetime | None
     completed_at: datetime | None
@@ -151,6 +151,9 @@ def _fold(entry: dict[str, Any], row: Any) -> None:
         entry["status"] = "sleeping"
     elif row.type == "sleep_fired":
         entry["status"], entry["completed_at"] = "completed", row.at
+    elif row.type == "call_cancelled":  # the workflow cancelled it (a race's loser)
+        entry["status"], entry["completed_at"] = "cancelled", row.at
+        entry["data"], entry["failed"] = None, False
     elif row.checkpoint:
         entry["status"] = "failed" if row.failed else "completed"
         entry["completed_at"] = row.at

@@ -5,7 +5,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ._errors import DefinitionError, FatalError, RetryableError
+from ._errors import (
+    DefinitionError,
+    FatalError,
+    RetryableError,
+    SerializationError,
+    StepRetriesExhausted,
+)
 
 
 @dataclass(frozen=True)
@@ -58,3 +64,31 @@ def decide(policy: RetryPolicy, attempt: int, error: BaseException) -> RetryDeci
     if isinstance(error, RetryableError) and error.retry_after is not None:
         return RetryDecision(give_up=False, delay=max(0.0, error.retry_after))
     return RetryDecision(give_up=False, delay=policy.delay(attempt))
+
+
+@dataclass(frozen=True)
+class AfterFailure:
+    """What a failed attempt leads to: ``error`` raised into the workflow (give up),
+    or another attempt at ``next_at``."""
+
+    error: BaseException | None
+    next_at: float | None
+
+
+def after_failure(
+    policy: RetryPolicy, step: str, attempt: int, error: BaseException, now: float
+) -> AfterFailure:
+    """Decide what follows failed attempt ``attempt`` of ``step``, at time ``now``.
+
+    A result that cannot be stored (``SerializationError``) is never retried, nor is a
+    ``FatalError``; both reach the workflow as they are. Exhausted retries reach it as
+    ``StepRetriesExhausted`` carrying the last error.
+    """
+    if isinstance(error, SerializationError):
+        return AfterFailure(error, None)
+    verdict = decide(policy, attempt, error)
+    if not verdict.give_up:
+        return AfterFailure(None, now + verdict.delay)
+    if isinstance(error, FatalError):
+        return AfterFailure(error, None)
+    return AfterFailure(StepRetriesExhausted(step, attempt, error), None)

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import importlib
 import json
+import math
 import traceback
 from datetime import datetime
 from typing import Any
@@ -59,8 +60,9 @@ def loads(text: str | None) -> Any:
 
 def _encode(value: Any, path: str) -> JSON:
     if isinstance(value, _SCALARS):
-        if isinstance(value, float) and value != value:  # NaN has no JSON form
-            raise SerializationError(f"{path} is NaN, which JSON cannot store")
+        if isinstance(value, float) and not math.isfinite(value):  # no JSON form
+            shown = "NaN" if math.isnan(value) else f"{value!r} (not finite)"
+            raise SerializationError(f"{path} is {shown}, which JSON cannot store")
         return value
     if isinstance(value, list | tuple):
         return [_encode(item, f"{path}[{i}]") for i, item in enumerate(value)]

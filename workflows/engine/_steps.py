@@ -6,101 +6,122 @@ import asyncio
 import json
 import logging
 import uuid as _uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from . import _faults, _history
-from ._errors import (
-    FatalError,
-    SerializationError,
-    StepRetriesExhausted,
-)
-from ._history import EventType
-from ._retry import decide
-from ._run import RunCore
-from ._runtime import bind, unbind
-from ._serialization import dumps, encode_error, loads
-from ._store import Write
+from . import _faults, _replay
+from ._context import bind, unbind
+from ._errors import SerializationError
+from ._replay import EventType
+from ._retry import after_failure
+from ._serialization import decode_error, dumps, encode_error, loads
 
 if TYPE_CHECKING:
     from ._definitions import StepDef
+    from ._journal import Journal
+    from ._parking import Parking
 
 log = logging.getLogger(__name__)
 
 
-class StepCalls(RunCore):
+def replay(checkpoint: _replay.Checkpoint) -> Any:
+    """The recorded outcome: its value, or its error raised."""
+    if checkpoint.failed:
+        raise decode_error(json.loads(checkpoint.data or "{}"))
+    return loads(checkpoint.data)
+
+
+class Steps:
     """``run_step``, ``now`` and ``uuid`` of the ``RunContext`` protocol."""
 
-    async def run_step(
-        self, definition: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        position, recorded = self._next(definition.name)
+    def __init__(self, journal: Journal, parking: Parking) -> None:
+        self._journal = journal
+        self._parking = parking
+
+    async def run(self, definition: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        journal = self._journal
+        digest = _replay.args_digest(args, kwargs)
+        position, recorded = journal.next(definition.name, digest)
         if recorded is not None:
-            return self._replay(recorded)
-        attempt, next_at = self._history.retry_state(position)
+            if recorded.cancelled:
+                await self._parking.until(position, None)  # until cancelled again
+            return replay(recorded)
+        try:
+            return await self._attempts(definition, position, digest, args, kwargs)
+        except asyncio.CancelledError:
+            journal.cancelled(position, definition.name)
+            raise
+
+    async def _attempts(
+        self,
+        definition: StepDef,
+        position: int,
+        digest: str | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        journal = self._journal
+        attempt, next_at = journal.history.retry_state(position)
         while True:
-            if next_at is not None and next_at > self._now():
-                await self._until(position, next_at)
-            if self._background:  # now()/uuid() values the step may use: stored first
-                await asyncio.wait(list(self._background))
-            self._check_cancel()
+            if next_at is not None and next_at > journal.now():
+                await self._parking.until(position, next_at)
+            await journal.settle()  # now()/uuid() values the step may use: stored first
+            journal.check_cancel()
             attempt += 1
-            error, value, started = await self._attempt(definition, args, kwargs)
+            started = journal.now()
+            error, value = await self._attempt(definition, args, kwargs)
             if error is None:
-                return await self._step_succeeded(definition, position, attempt, started, value)
-            next_at = await self._step_failed(definition, position, attempt, started, error)
+                try:
+                    data = dumps(value, f"result of step {definition.name!r}")
+                except SerializationError as exc:
+                    error = exc
+                else:
+                    row = journal.event(
+                        position,
+                        EventType.STEP_COMPLETED,
+                        definition.name,
+                        attempt=attempt,
+                        started_at=started,
+                        data=data,
+                        args_digest=digest,
+                    )
+                    await journal.append(row)
+                    _faults.hit("after_step_committed", definition.name)
+                    return loads(data)
+            next_at = await self._failed(definition, position, digest, attempt, started, error)
 
     async def _attempt(
         self, definition: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[BaseException | None, Any, float]:
-        started = self._now()
-        self._busy(1)
-        token = bind(None)
+    ) -> tuple[BaseException | None, Any]:
+        self._parking.busy(1)
+        token = bind(None)  # no durable calls inside a step's body
         try:
             _faults.hit("before_step", definition.name)
             async with asyncio.timeout(definition.timeout):
                 value = await definition.fn(*args, **kwargs)
             _faults.hit("after_step", definition.name)
-            return None, value, started
+            return None, value
         except Exception as exc:
-            return exc, None, started
+            return exc, None
         finally:
             unbind(token)
-            self._busy(-1)
+            self._parking.busy(-1)
 
-    async def _step_succeeded(
-        self, definition: StepDef, position: int, attempt: int, started: float, value: Any
-    ) -> Any:
-        try:
-            data = dumps(value, f"result of step {definition.name!r}")
-        except SerializationError as exc:
-            await self._step_failed(definition, position, attempt, started, exc)  # raises
-            raise
-        row = self._event(
-            position,
-            EventType.STEP_COMPLETED,
-            definition.name,
-            attempt=attempt,
-            started_at=started,
-            data=data,
-        )
-        await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
-        _faults.hit("after_step_committed", definition.name)
-        return loads(data)
-
-    async def _step_failed(
-        self, definition: StepDef, position: int, attempt: int, started: float, error: BaseException
+    async def _failed(
+        self,
+        definition: StepDef,
+        position: int,
+        digest: str | None,
+        attempt: int,
+        started: float,
+        error: BaseException,
     ) -> float:
         """Record a failed attempt; raise if it was the last, else return the next time."""
-        now = self._now()
-        verdict = decide(definition.policy, attempt, error)
-        if isinstance(error, SerializationError):
-            verdict = type(verdict)(give_up=True)
-        if verdict.give_up:
-            final: BaseException = error
-            if not isinstance(error, FatalError | SerializationError):
-                final = StepRetriesExhausted(definition.name, attempt, error)
-            row = self._event(
+        journal, now = self._journal, self._journal.now()
+        verdict = after_failure(definition.policy, definition.name, attempt, error, now)
+        if verdict.error is not None:
+            row = journal.event(
                 position,
                 EventType.STEP_FAILED,
                 definition.name,
@@ -108,12 +129,13 @@ class StepCalls(RunCore):
                 failed=True,
                 attempt=attempt,
                 started_at=started,
-                data=json.dumps(encode_error(final)),
+                data=json.dumps(encode_error(verdict.error)),
+                args_digest=digest,
             )
-            await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
-            raise final
-        next_at = now + verdict.delay
-        row = self._event(
+            await journal.append(row)
+            raise verdict.error
+        assert verdict.next_at is not None
+        row = journal.event(
             position,
             EventType.STEP_FAILED,
             definition.name,
@@ -121,39 +143,36 @@ class StepCalls(RunCore):
             at=now,
             attempt=attempt,
             started_at=started,
-            wake_at=next_at,
+            wake_at=verdict.next_at,
             data=json.dumps(encode_error(error)),
         )
-        await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
+        await journal.append(row)
         _faults.hit("after_attempt_failed", definition.name)
         log.info(
-            "step %s attempt %d failed, next in %.2fs: %r",
+            "step %s attempt %d failed (%s), next in %.2fs",
             definition.name,
             attempt,
-            verdict.delay,
-            error,
-            extra={"run_id": self.run_id, "step": definition.name},
+            type(error).__name__,
+            verdict.next_at - now,
+            extra={"run_id": journal.run_id, "step": definition.name},
         )
-        return next_at
+        return verdict.next_at
 
     def now(self) -> datetime:
-        return self._recorded_value(_history.NOW, lambda: datetime.fromtimestamp(self._now(), UTC))  # type: ignore[no-any-return]
+        recorded = self._value(
+            _replay.NOW, lambda: datetime.fromtimestamp(self._journal.now(), UTC)
+        )
+        assert isinstance(recorded, datetime)
+        return recorded
 
     def uuid(self) -> _uuid.UUID:
-        return _uuid.UUID(self._recorded_value(_history.UUID, lambda: str(_uuid.uuid4())))
+        return _uuid.UUID(self._value(_replay.UUID, lambda: str(_uuid.uuid4())))
 
-    def _recorded_value(self, name: str, make: Any) -> Any:
-        position, recorded = self._next(name)
+    def _value(self, name: str, make: Callable[[], Any]) -> Any:
+        position, recorded = self._journal.next(name)
         if recorded is not None:
             return loads(recorded.data)
         value = make()
-        data = dumps(value, name)
-        self._record_in_background(
-            self._event(
-                position,
-                EventType.VALUE_RECORDED,
-                name,
-                data=data,
-            )
-        )
+        row = self._journal.event(position, EventType.VALUE_RECORDED, name, data=dumps(value, name))
+        self._journal.record_in_background(row)
         return value

@@ -2,158 +2,213 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from . import _faults, _history
-from ._errors import (
-    HookConflict,
-    HookTimeout,
-    RunCancelled,
-    RunNotFound,
-)
-from ._history import EventType, event_row
-from ._run import RunCore, encode_args, new_run_row
+from . import _faults, _replay
+from ._errors import HookConflict, HookTimeout, RunCancelled, RunNotFound
+from ._replay import EventType
 from ._serialization import dumps, encode_error, loads
-from ._store import Write
+from ._steps import replay
 from ._store import hooks as hook_queries
 from ._store import runs as run_queries
+from ._store.runs import encode_args, new_run_row
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from ._definitions import WorkflowDef
+    from ._journal import Journal
+    from ._parking import Parking
+    from ._run_state import ExecutorHost, RunState
 
 log = logging.getLogger(__name__)
 
 
-class WaitCalls(RunCore):
+class Waits:
     """``sleep``, hooks and children of the ``RunContext`` protocol."""
 
+    def __init__(
+        self, state: RunState, journal: Journal, parking: Parking, host: ExecutorHost
+    ) -> None:
+        self._state = state
+        self._journal = journal
+        self._parking = parking
+        self._host = host
+
+    async def _call(
+        self,
+        name: str,
+        digest: str | None,
+        live: Callable[[int, _replay.Checkpoint | None], Awaitable[Any]],
+        *,
+        gives_back: bool = False,
+    ) -> Any:
+        """Replay the call at the next position, or run it live; a live call that the
+        workflow cancels is recorded as cancelled."""
+        position, recorded = self._journal.next(name, digest)
+        if recorded is not None and recorded.cancelled:
+            await self._parking.until(position, None)  # until cancelled again
+        try:
+            return await live(position, recorded)
+        except asyncio.CancelledError:
+            # a sleep's checkpoint is written when it starts: it may still be cancelled
+            if recorded is None or recorded.type == EventType.SLEEP_SCHEDULED:
+                self._journal.cancelled(position, name, gives_back=gives_back)
+            raise
+
     async def sleep(self, seconds: float) -> None:
-        position, recorded = self._next(_history.SLEEP)
-        if recorded is not None:
-            deadline = recorded.wake_at or 0.0
-        else:
-            self._check_cancel()
-            deadline = self._now() + max(0.0, seconds)
-            row = self._event(
-                position,
-                EventType.SLEEP_SCHEDULED,
-                _history.SLEEP,
-                wake_at=deadline,
+        async def live(position: int, recorded: _replay.Checkpoint | None) -> None:
+            journal = self._journal
+            if recorded is not None:
+                deadline = recorded.wake_at or 0.0
+            else:
+                journal.check_cancel()
+                deadline = journal.now() + max(0.0, seconds)
+                row = journal.event(
+                    position,
+                    EventType.SLEEP_SCHEDULED,
+                    _replay.SLEEP,
+                    wake_at=deadline,
+                    args_digest=digest,
+                )
+                await journal.append(row)
+            if deadline > journal.now():
+                await self._parking.until(position, deadline)
+            journal.record_in_background(
+                journal.event(position, EventType.SLEEP_FIRED, _replay.SLEEP, suffix=".fired")
             )
-            await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
-        if deadline > self._now():
-            await self._until(position, deadline)
-        self._record_in_background(
-            self._event(
-                position,
-                EventType.SLEEP_FIRED,
-                _history.SLEEP,
-                suffix=".fired",
-            )
-        )
+
+        digest = _replay.args_digest(seconds)
+        await self._call(_replay.SLEEP, digest, live)
 
     async def create_hook(self, token: str | None) -> str:
-        position, recorded = self._next(_history.CREATE_HOOK)
-        if recorded is not None:
-            self._has_hooks = True
-            return str(self._replay(recorded))
-        self._check_cancel()
-        chosen = token if token is not None else secrets.token_urlsafe(24)
-        now = self._now()
+        async def live(position: int, recorded: _replay.Checkpoint | None) -> str:
+            if recorded is not None:
+                self._state.has_hooks = True
+                return str(replay(recorded))
+            journal = self._journal
+            journal.check_cancel()
+            chosen = token if token is not None else secrets.token_urlsafe(24)
+            now = journal.now()
 
-        async def register(conn: AsyncConnection) -> str | None:
-            holder = await hook_queries.register(conn, chosen, self.run_id, position, now)
-            failed = holder is not None
-            data = (
-                json.dumps(encode_error(HookConflict(chosen, holder)))
-                if holder
-                else dumps(chosen, "hook token")
-            )
-            await run_queries.append_event(
-                conn,
-                self._event(
+            async def register(conn: AsyncConnection) -> str | None:
+                holder = await hook_queries.register(conn, chosen, journal.run_id, position, now)
+                failed = holder is not None
+                data = (
+                    json.dumps(encode_error(HookConflict(chosen, holder)))
+                    if holder
+                    else dumps(chosen, "hook token")
+                )
+                row = journal.event(
                     position,
                     EventType.HOOK_CREATED,
-                    _history.CREATE_HOOK,
+                    _replay.CREATE_HOOK,
                     at=now,
                     failed=failed,
                     data=data,
-                ),
-            )
-            return holder
+                    args_digest=digest,
+                )
+                await run_queries.append_event(conn, row)
+                return holder
 
-        outcome = await self._commit(Write(self.run_id, self.claimed.epoch, work=register))
-        if outcome.value is not None:
-            raise HookConflict(chosen, outcome.value)
-        self._has_hooks = True
-        return chosen
+            outcome = await journal.commit(journal.write(work=register))
+            if outcome.value is not None:
+                raise HookConflict(chosen, outcome.value)
+            self._state.has_hooks = True
+            return chosen
+
+        digest = _replay.args_digest(token)
+        result: str = await self._call(_replay.CREATE_HOOK, digest, live)
+        return result
 
     async def wait_hook(self, token: str, timeout: float | None) -> Any:
-        position, recorded = self._next(_history.WAIT_HOOK)
-        if recorded is not None:
-            return self._replay(recorded)
-        deadline = self._history.deadline(position)
-        if deadline is None and timeout is not None:
-            deadline = self._now() + timeout
-            row = self._event(
-                position,
-                EventType.HOOK_WAITING,
-                _history.WAIT_HOOK,
-                suffix=".wait",
-                wake_at=deadline,
-            )
-            await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
-        self._waits_on_tokens.add(token)
-        try:
-            taken = await self._wait_for(
-                position, deadline, lambda: self._take_payload(token, position), poll=True
-            )
-        finally:
-            self._waits_on_tokens.discard(token)
-        if taken is None:
-            return await self._hook_timed_out(token, position)
-        return loads(taken[0])
+        async def live(position: int, recorded: _replay.Checkpoint | None) -> Any:
+            if recorded is not None:
+                return replay(recorded)
+            journal = self._journal
+            deadline = journal.history.deadline(position)
+            if deadline is None and timeout is not None:
+                deadline = journal.now() + timeout
+                await self._start_wait(token, position, deadline)
+            state = self._state
+            state.tokens.add(token)
+            try:
+                taken = await self._parking.wait_for(
+                    position,
+                    deadline,
+                    lambda: self._take_payload(token, position, deadline),
+                    poll=True,
+                )
+            finally:
+                state.tokens.discard(token)
+            if taken is None:
+                return await self._hook_timed_out(token, position)
+            return loads(taken[0])
 
-    async def _take_payload(self, token: str, position: int) -> tuple[str] | None:
-        now = self._now()
+        digest = _replay.args_digest(token)
+        return await self._call(_replay.WAIT_HOOK, digest, live, gives_back=True)
+
+    async def _start_wait(self, token: str, position: int, deadline: float) -> None:
+        journal = self._journal
+        row = journal.event(
+            position, EventType.HOOK_WAITING, _replay.WAIT_HOOK, suffix=".wait", wake_at=deadline
+        )
+
+        async def start(conn: AsyncConnection) -> None:
+            await hook_queries.start_wait(conn, token, journal.run_id, position, deadline)
+
+        await journal.commit(journal.write(events=[row], work=start))
+
+    async def _take_payload(
+        self, token: str, position: int, deadline: float | None
+    ) -> tuple[str] | None:
+        journal = self._journal
+        now = journal.now()
 
         async def take(conn: AsyncConnection) -> tuple[str | None] | None:
-            got = await hook_queries.take_payload(conn, token, self.run_id, position, now)
+            got = await hook_queries.take_payload(
+                conn, token, journal.run_id, position, now, deadline
+            )
             if got is None:
                 return None
-            await run_queries.append_event(
-                conn,
-                self._event(
-                    position,
-                    EventType.HOOK_CONSUMED,
-                    _history.WAIT_HOOK,
-                    at=now,
-                    attempt=got[0],
-                    data=got[1],
-                ),
+            row = journal.event(
+                position,
+                EventType.HOOK_CONSUMED,
+                _replay.WAIT_HOOK,
+                at=now,
+                attempt=got[0],
+                data=got[1],
+                args_digest=_replay.args_digest(token),
             )
+            await run_queries.append_event(conn, row)
             return (got[1],)
 
-        outcome = await self._commit(Write(self.run_id, self.claimed.epoch, work=take), probe=True)
+        outcome = await journal.commit(journal.write(work=take), probe=True)
         if outcome.value is not None:
             _faults.hit("after_hook_consumed")
         return outcome.value  # type: ignore[no-any-return]
 
     async def _hook_timed_out(self, token: str, position: int) -> Any:
+        journal = self._journal
         error = HookTimeout(f"no payload reached hook {token!r} before its deadline")
-        row = self._event(
+        row = journal.event(
             position,
             EventType.HOOK_TIMED_OUT,
-            _history.WAIT_HOOK,
+            _replay.WAIT_HOOK,
             failed=True,
             data=json.dumps(encode_error(error)),
+            args_digest=_replay.args_digest(token),
         )
-        await self._commit(Write(self.run_id, self.claimed.epoch, events=[row]))
+
+        async def end(conn: AsyncConnection) -> None:
+            await hook_queries.end_wait(conn, journal.run_id, position)
+
+        await journal.commit(journal.write(events=[row], work=end))
         raise error
 
     async def start_child(
@@ -163,78 +218,74 @@ class WaitCalls(RunCore):
         kwargs: dict[str, Any],
         run_id: str | None,
     ) -> str:
-        name = _history.start_child_name(definition.name)
-        position, recorded = self._next(name)
-        if recorded is not None:
-            return str(loads(recorded.data))
-        self._check_cancel()
-        child_id = run_id or f"{self.run_id}:{position}"
-        now = self._now()
-        row = new_run_row(
-            child_id, definition, encode_args(definition, args, kwargs), now, parent=self.run_id
-        )
+        name = _replay.start_child_name(definition.name)
 
-        async def create(conn: AsyncConnection) -> None:
-            if await run_queries.insert_new(conn, [row]):
-                await run_queries.append_event(
-                    conn,
-                    event_row(
-                        child_id,
-                        "created",
-                        EventType.RUN_CREATED,
-                        now,
-                        data=json.dumps({"parent": self.run_id}),
-                    ),
-                )
-            await run_queries.append_event(
-                conn,
-                self._event(
-                    position,
-                    EventType.CHILD_STARTED,
-                    name,
-                    at=now,
-                    data=dumps(child_id, "child run id"),
-                ),
+        async def live(position: int, recorded: _replay.Checkpoint | None) -> str:
+            if recorded is not None:
+                return str(loads(recorded.data))
+            journal = self._journal
+            journal.check_cancel()
+            parent = journal.run_id
+            child_id = run_id or f"{parent}:{position}"
+            now = journal.now()
+            row = new_run_row(
+                child_id, definition, encode_args(definition, args, kwargs), now, parent=parent
+            )
+            started = journal.event(
+                position,
+                EventType.CHILD_STARTED,
+                name,
+                at=now,
+                data=dumps(child_id, "child run id"),
+                args_digest=digest,
             )
 
-        await self._commit(Write(self.run_id, self.claimed.epoch, work=create, wake=(child_id,)))
-        _faults.hit("after_child_started")
-        self._host.kick()
-        return child_id
+            async def create(conn: AsyncConnection) -> None:
+                await run_queries.create_child(conn, row, now)
+                await run_queries.append_event(conn, started)
+
+            await journal.commit(journal.write(work=create, wake=(child_id,)))
+            _faults.hit("after_child_started")
+            self._host.claim_soon()
+            return child_id
+
+        digest = _replay.args_digest(definition.name, args, kwargs, run_id)
+        result: str = await self._call(name, digest, live)
+        return result
 
     async def child_result(self, run_id: str) -> Any:
-        position, recorded = self._next(_history.CHILD_RESULT)
-        if recorded is not None:
-            return self._replay(recorded)
-        self._waits_on_children.add(run_id)
+        async def live(position: int, recorded: _replay.Checkpoint | None) -> Any:
+            if recorded is not None:
+                return replay(recorded)
+            state = self._state
+            state.children.add(run_id)
 
-        async def probe() -> tuple[Any] | None:
-            row = await self._host.db.run_read(lambda conn: run_queries.fetch(conn, run_id))
-            if row is None:
-                raise RunNotFound(run_id)
-            if row.status not in run_queries.TERMINAL:
-                return None
-            return (await self._child_finished(position, row),)
+            async def probe() -> tuple[Any] | None:
+                row = await self._host.db.run_read(lambda conn: run_queries.fetch(conn, run_id))
+                if row is None:
+                    raise RunNotFound(run_id)
+                if row.status not in run_queries.TERMINAL:
+                    return None
+                return (await self._child_finished(position, row),)
 
-        try:
-            found = await self._wait_for(position, None, probe, poll=True)
-        finally:
-            self._waits_on_children.discard(run_id)
-        assert found is not None  # no deadline: only a finished child ends the wait
-        return self._replay(found[0])
+            try:
+                found = await self._parking.wait_for(position, None, probe, poll=True)
+            finally:
+                state.children.discard(run_id)
+            assert found is not None  # no deadline: only a finished child ends the wait
+            return replay(found[0])
 
-    async def _child_finished(self, position: int, row: Any) -> _history.Checkpoint:
+        return await self._call(_replay.CHILD_RESULT, _replay.args_digest(run_id), live)
+
+    async def _child_finished(self, position: int, row: Any) -> _replay.Checkpoint:
         failed = row.status != "completed"
         if row.status == "cancelled":
             data = json.dumps(encode_error(RunCancelled(row.run_id)))
         else:
             data = row.error if failed else row.result
-        event = self._event(
-            position,
-            EventType.CHILD_FINISHED,
-            _history.CHILD_RESULT,
-            failed=failed,
-            data=data,
+        journal = self._journal
+        event = journal.event(
+            position, EventType.CHILD_FINISHED, _replay.CHILD_RESULT, failed=failed, data=data
         )
-        await self._commit(Write(self.run_id, self.claimed.epoch, events=[event]), probe=True)
-        return _history.Checkpoint(position, event["type"], _history.CHILD_RESULT, data, failed)
+        await journal.append(event, probe=True)
+        return _replay.Checkpoint(position, event["type"], _replay.CHILD_RESULT, data, failed)

@@ -28,10 +28,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, select
-
 from ._engine import Engine
-from ._store.schema import runs
+from ._store import leases as lease_queries
 
 
 class FakeClock:
@@ -94,7 +92,7 @@ async def run_until_idle(engine: Engine, *, timeout: float = 10.0) -> None:
     give_up = loop.time() + timeout
     quiet = 0
     while quiet < 3:  # idle on three checks in a row: nothing was in flight between them
-        busy = any(worker._executors for worker in engine._workers) or await _due_runs(engine) > 0
+        busy = engine.busy or await _due_runs(engine) > 0
         quiet = 0 if busy else quiet + 1
         if loop.time() > give_up:
             raise TimeoutError(f"the engine was still busy after {timeout}s")
@@ -103,14 +101,4 @@ async def run_until_idle(engine: Engine, *, timeout: float = 10.0) -> None:
 
 async def _due_runs(engine: Engine) -> int:
     now = engine._clock.time()
-    stmt = select(func.count()).where(
-        or_(
-            runs.c.status == "running",
-            runs.c.status.in_(("pending", "waiting")) & (runs.c.wake_at <= now),
-        )
-    )
-
-    async def count(conn: Any) -> int:
-        return int((await conn.execute(stmt)).scalar_one())
-
-    return await engine._db.run_read(count)
+    return await engine._db.run_read(lambda conn: lease_queries.count_due(conn, now))

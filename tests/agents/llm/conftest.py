@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pytest
 
 from agents.llm import LLMClient, LLMConfig
+from agents.thresholds import Thresholds
 from tests.fakes import FakeOpenAIServer
 from tests.fakes.pytest_plugin import FAKE_OPENAI_KEY, fake_openai
 
@@ -32,7 +33,7 @@ class TopicEmbedder:
     """
 
     name = "topics"
-    thresholds = None
+    thresholds: Thresholds | None = None
     topics: ClassVar[dict[str, tuple[str, ...]]] = {
         "billing": ("invoice", "invoices", "billing", "payment", "charged", "refund"),
         "identity": ("sso", "saml", "login", "okta", "sign"),

@@ -14,6 +14,7 @@ from agents.errors import EmbedderConfigError, EmbedderUnavailable
 from agents.llm import find_themes
 from agents.llm.themes import cluster
 from agents.llm.vectors import default_embedder
+from agents.thresholds import Thresholds
 from tests.agents.llm.conftest import TopicEmbedder
 
 EXPORTS = ["export audit logs to csv", "audit logs export to csv please", "dark mode"]
@@ -64,7 +65,7 @@ async def test_too_few_texts_embed_nothing() -> None:
 
 class BrokenEmbedder:
     dim = 8
-    thresholds = None
+    thresholds: Thresholds | None = None
 
     def __init__(self, error: Exception, name: str = "broken") -> None:
         self.error = error

@@ -225,7 +225,7 @@ async def test_stopping_the_worker_while_a_run_ends_still_ends_it(db_url: str) -
         async with engine.worker() as worker:
             handle = await engine.start(life_waits, "stop-while-ending")
             async with asyncio.timeout(10):  # parked in memory, still owned by the worker
-                while handle.run_id not in worker._parked:
+                while handle.run_id not in worker.parked:
                     await asyncio.sleep(0.01)
             await engine.cancel(handle.run_id)  # the executor is now ending the run
         run = await engine.get_run(handle.run_id)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.engine.conftest import FAST
+from tests.engine.conftest import FAST, Tuning
 from tests.engine.scenarios.test_waits import wait_for_status
 from workflows.engine import (
     BranchError,
@@ -69,7 +69,7 @@ async def test_a_run_idle_after_its_last_step_unloads_and_frees_its_slot(db_url:
     async with Engine(db_url, **FAST) as engine, engine.worker(concurrency=1) as worker:
         waiting = await engine.start(review_wait_beside_a_step, "beside")
         await wait_for_status(engine, waiting.run_id, RunStatus.WAITING)
-        assert waiting.run_id not in worker._executors
+        assert waiting.run_id not in worker.loaded
         assert await (await engine.start(review_quick)).result(timeout=5) == "quick"
         await engine.resume_hook("beside", "x")
         assert await waiting.result(timeout=10) == ["x", 1]
@@ -127,17 +127,26 @@ async def review_two_waits(token: str) -> list[Any]:
 @asynccontextmanager
 async def lose_acknowledgements(engine: Engine, every: int = 1) -> AsyncIterator[None]:
     """Commit write transactions, then report a dropped connection for one in ``every``
-    (so that each write's retry, the next transaction, is acknowledged)."""
+    (so that each write's retry, the next transaction, is acknowledged).
+
+    Transactions are counted per task, since a write is retried in the task that made
+    it: its retry is then the acknowledged one whatever other tasks (the worker's claims,
+    the batcher) write meanwhile. With one count for the whole engine, their writes in
+    between could make a retry lose its acknowledgement again and again, backing off for
+    seconds while what its first attempt committed went on without it (a hook delivery
+    then found its run finished, and raised HookNotFound).
+    """
     db = engine._db
     original = db._write_tx
-    count = [0]
+    counts: dict[asyncio.Task[Any] | None, int] = {}
 
     @asynccontextmanager
     async def flaky() -> AsyncIterator[Any]:
         async with original() as conn:
             yield conn
-        count[0] += 1
-        if count[0] % (every + 1) == 1:
+        task = asyncio.current_task()
+        counts[task] = count = counts.get(task, 0) + 1
+        if count % (every + 1) == 1:
             raise ConnectionResetError("connection lost after COMMIT")
 
     db._write_tx = flaky  # type: ignore[method-assign]
@@ -179,7 +188,7 @@ async def review_plain(x: int) -> int:
 async def test_a_claim_retried_after_a_lost_acknowledgement_runs_what_it_took(
     db_url: str,
 ) -> None:
-    options = {**FAST, "lease_ttl": 60.0}  # an orphaned claim would wait a minute
+    options: Tuning = {**FAST, "lease_ttl": 60.0}  # an orphaned claim would wait a minute
     async with Engine(db_url, **options) as engine:
         handles = [await engine.start(review_plain, i) for i in range(5)]  # no worker: pending
         async with lose_acknowledgements(engine), engine.worker():

@@ -91,8 +91,7 @@ def handle_of(engine: Engine, run_id: str) -> Any:
 async def test_a_waiting_run_is_unloaded(engine: Engine) -> None:
     handle = await engine.start(waits_sleeper, 30)
     await wait_for_status(engine, handle.run_id, RunStatus.WAITING)
-    worker = engine._workers[0]
-    assert handle.run_id not in worker._executors
+    assert not engine.busy  # unloaded: no worker holds it in memory
     run = await engine.get_run(handle.run_id)
     assert run.owner is None
 
@@ -212,7 +211,7 @@ async def waits_three_steps(x: int) -> int:
 
 
 async def test_hundreds_of_waiting_runs_do_not_delay_a_new_run(db_url: str) -> None:
-    async with Engine(db_url, **FAST) as engine, engine.worker(concurrency=4):
+    async with Engine(db_url, **FAST) as engine, engine.worker(concurrency=4) as worker:
         waiting = [await engine.start(waits_one_payload, f"w{i}", None) for i in range(200)]
         async with asyncio.timeout(30):
             while len(await engine.list_runs(status="waiting", limit=1000)) < 200:
@@ -220,7 +219,7 @@ async def test_hundreds_of_waiting_runs_do_not_delay_a_new_run(db_url: str) -> N
         # if waiting runs held worker slots, this run could never start
         fresh = await engine.start(waits_three_steps, 0)
         assert await fresh.result(timeout=5) == 3
-        assert sum(1 for w in waiting if w.run_id in engine._workers[0]._executors) <= 4
+        assert sum(1 for w in waiting if w.run_id in worker.loaded) <= 4
 
 
 async def test_a_burst_of_deliveries_wakes_every_waiting_run(db_url: str) -> None:

@@ -157,9 +157,15 @@ def _appends_only(write: Write) -> bool:
 
 async def _append_fenced(conn: AsyncConnection, writes: list[Write]) -> list[WriteOutcome]:
     held = sorted({(w.run_id, w.epoch) for w in writes if w.epoch is not None})
-    rows = [row for w in writes for row in w.events]
+    rows = [(w.epoch, row) for w in writes if w.epoch is not None for row in w.events]
     live = await postgres.fenced_insert(conn, held, rows)
-    return [WriteOutcome(w.run_id in live, live.get(w.run_id, False)) for w in writes]
+    return [_fenced_outcome(w, live) for w in writes]
+
+
+def _fenced_outcome(write: Write, live: dict[str, tuple[int, bool]]) -> WriteOutcome:
+    """Applied only when the run's current epoch is the write's own (not a sibling's)."""
+    epoch, cancel = live.get(write.run_id, (None, False))
+    return WriteOutcome(epoch == write.epoch, cancel and epoch == write.epoch)
 
 
 def _fail(batch: list[tuple[Write, asyncio.Future[WriteOutcome]]], exc: BaseException) -> None:
@@ -180,7 +186,7 @@ async def apply_writes(conn: AsyncConnection, writes: list[Write]) -> list[Write
     accepted: list[Write] = []
     outcomes: list[WriteOutcome | None] = []
     for w in writes:
-        if (w.epoch is not None and w.run_id not in live) or (
+        if (w.epoch is not None and live.get(w.run_id, (None,))[0] != w.epoch) or (
             w.new_run is not None and w.run_id not in inserted
         ):
             outcomes.append(WriteOutcome(applied=False))
@@ -204,7 +210,7 @@ async def apply_writes(conn: AsyncConnection, writes: list[Write]) -> list[Write
             result.append(outcome)
             continue
         w = next(it)
-        result.append(WriteOutcome(True, live.get(w.run_id, False), values.get(id(w))))
+        result.append(WriteOutcome(True, live.get(w.run_id, (0, False))[1], values.get(id(w))))
     return result
 
 
@@ -227,14 +233,20 @@ async def _apply_accepted(conn: AsyncConnection, accepted: list[Write]) -> None:
         await conn.execute(stmt, params)
 
 
-async def lock_leases(conn: AsyncConnection, pairs: set[tuple[str, int]]) -> dict[str, bool]:
-    """Lock the rows of runs whose lease epoch still matches; return their cancel flags."""
+async def lock_leases(
+    conn: AsyncConnection, pairs: set[tuple[str, int]]
+) -> dict[str, tuple[int, bool]]:
+    """Lock the rows of runs whose lease epoch still matches one of ``pairs``; return
+    each with its current epoch and cancel flag."""
     stmt = (
         runs.select()
-        .with_only_columns(runs.c.run_id, runs.c.cancel_requested)
+        .with_only_columns(runs.c.run_id, runs.c.lease_epoch, runs.c.cancel_requested)
         .where(tuple_(runs.c.run_id, runs.c.lease_epoch).in_(sorted(pairs)))
         .where(runs.c.status == "running")
         .order_by(runs.c.run_id)
         .with_for_update()
     )
-    return {row.run_id: bool(row.cancel_requested) for row in await conn.execute(stmt)}
+    return {
+        row.run_id: (row.lease_epoch, bool(row.cancel_requested))
+        for row in await conn.execute(stmt)
+    }

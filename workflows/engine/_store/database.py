@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .._errors import DatabaseUnavailable, EngineError
@@ -29,28 +29,45 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # SQLSTATE classes worth retrying: connection exceptions, serialization failures and
-# deadlocks, server shutdown/starting up, lock timeouts.
+# deadlocks, server shutdown/starting up, lock timeouts, too many connections.
 _TRANSIENT_SQLSTATES = ("08", "40001", "40P01", "57P", "55P03", "53300")
+# SQLite's primary result codes for a database held by another connection.
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` is a database error that a retry may cure."""
+    """Whether ``exc`` is a database error that a retry may cure.
+
+    Decided by the error's type and its driver's code (a PostgreSQL SQLSTATE, a SQLite
+    result code), never by its message.
+    """
     if isinstance(exc, OSError | ConnectionError | asyncio.TimeoutError):
         return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated or isinstance(exc, InterfaceError):
-            return True
-        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-        if isinstance(code, str) and code.startswith(_TRANSIENT_SQLSTATES):
-            return True
-        if isinstance(exc, OperationalError):
-            text = str(exc.orig).lower()
-            return any(
-                word in text
-                for word in ("locked", "busy", "connection", "closed", "terminat", "shut")
-            )
-        orig_name = type(exc.orig).__name__
-        return "Connection" in orig_name or "CannotConnectNow" in orig_name
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return True
+    return any(_transient_cause(cause) for cause in _causes(exc.orig))
+
+
+def _causes(error: BaseException | None) -> list[BaseException]:
+    """The driver's error and what it wraps (SQLAlchemy's asyncpg adapter wraps asyncpg's)."""
+    chain: list[BaseException] = []
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__
+    return chain
+
+
+def _transient_cause(error: BaseException) -> bool:
+    if isinstance(error, OSError | ConnectionError):
+        return True
+    code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    if isinstance(code, str):
+        return code.startswith(_TRANSIENT_SQLSTATES)
+    sqlite_code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return sqlite_code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
     return False
 
 

@@ -43,3 +43,13 @@ def _chunks(ids: list[str], limit: int) -> list[str]:
     if current:
         chunks.append(",".join(current))
     return chunks
+
+
+def upsert(dialect: str, table: Table, key: str | tuple[str, ...], values: dict[str, Any]) -> Any:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE SET values`` for the given dialect."""
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table)
+    keys = [key] if isinstance(key, str) else list(key)
+    return stmt.on_conflict_do_update(
+        index_elements=keys, set_={name: stmt.excluded[name] for name in values}
+    )

@@ -30,30 +30,63 @@ async def register(
     return str(holder)
 
 
-async def holder_of(conn: AsyncConnection, token: str) -> str | None:
-    """The live run holding ``token``, or ``None`` (the caller locks the run's row)."""
-    run_id = (
-        await conn.execute(select(hooks.c.run_id).where(hooks.c.token == token))
-    ).scalar_one_or_none()
-    return None if run_id is None else str(run_id)
+async def holder_of(conn: AsyncConnection, token: str) -> tuple[str, float | None] | None:
+    """The live run holding ``token`` with the deadline of its wait on it now in
+    progress, if any; ``None`` when no run holds it (the caller locks the run's row)."""
+    stmt = select(hooks.c.run_id, hooks.c.wait_deadline).where(hooks.c.token == token)
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else (str(row.run_id), row.wait_deadline)
+
+
+async def start_wait(
+    conn: AsyncConnection, token: str, run_id: str, position: int, deadline: float
+) -> None:
+    """Record that the run's wait at ``position`` on ``token`` times out at ``deadline``."""
+    await conn.execute(
+        update(hooks)
+        .where(hooks.c.token == token, hooks.c.run_id == run_id)
+        .values(wait_position=position, wait_deadline=deadline)
+    )
+
+
+async def end_wait(conn: AsyncConnection, run_id: str, position: int) -> None:
+    """The wait at ``position`` ended (took a payload, timed out, or was cancelled)."""
+    await conn.execute(
+        update(hooks)
+        .where(hooks.c.run_id == run_id, hooks.c.wait_position == position)
+        .values(wait_position=None, wait_deadline=None)
+    )
 
 
 async def add_payload(
-    conn: AsyncConnection, token: str, run_id: str, payload: str, now: float
+    conn: AsyncConnection, token: str, run_id: str, payload: str, now: float, delivery: str
 ) -> int:
     """Buffer a payload for ``token``; returns its sequence number."""
     stmt = (
         hook_payloads.insert()
-        .values(token=token, run_id=run_id, payload=payload, created_at=now)
+        .values(token=token, run_id=run_id, payload=payload, created_at=now, delivery=delivery)
         .returning(hook_payloads.c.id)
     )
     return int((await conn.execute(stmt)).scalar_one())
 
 
+async def delivered_to(conn: AsyncConnection, delivery: str) -> str | None:
+    """The run a delivery already reached, if it did."""
+    stmt = select(hook_payloads.c.run_id).where(hook_payloads.c.delivery == delivery)
+    run_id = (await conn.execute(stmt)).scalar_one_or_none()
+    return None if run_id is None else str(run_id)
+
+
 async def take_payload(
-    conn: AsyncConnection, token: str, run_id: str, position: int, now: float
+    conn: AsyncConnection,
+    token: str,
+    run_id: str,
+    position: int,
+    now: float,
+    deadline: float | None = None,
 ) -> tuple[int, str | None] | None:
-    """Mark the oldest unconsumed payload of ``token`` consumed at ``position``.
+    """Mark the oldest unconsumed payload of ``token`` consumed at ``position``; only
+    one delivered by ``deadline`` counts (the deadline decides, not when we look).
 
     If one was already taken at that position (the write is being repeated after a
     lost acknowledgement), that one is returned again and nothing else is taken.
@@ -74,6 +107,8 @@ async def take_payload(
         .order_by(hook_payloads.c.id)
         .limit(1)
     )
+    if deadline is not None:
+        stmt = stmt.where(hook_payloads.c.created_at <= deadline)
     row = (await conn.execute(stmt)).first()
     if row is None:
         return None
@@ -82,7 +117,19 @@ async def take_payload(
         .where(hook_payloads.c.id == row.id)
         .values(consumed_at=now, consumed_position=position)
     )
+    await end_wait(conn, run_id, position)
     return int(row.id), row.payload
+
+
+async def give_back(conn: AsyncConnection, run_id: str, position: int) -> None:
+    """Return a payload taken at ``position`` (by a wait since cancelled) to the buffer,
+    where it keeps its place in delivery order."""
+    await conn.execute(
+        update(hook_payloads)
+        .where(hook_payloads.c.run_id == run_id, hook_payloads.c.consumed_position == position)
+        .values(consumed_at=None, consumed_position=None)
+    )
+    await end_wait(conn, run_id, position)
 
 
 async def has_unconsumed(conn: AsyncConnection, run_id: str, tokens: Sequence[str]) -> bool:

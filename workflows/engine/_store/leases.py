@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, or_, select, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .._errors import RunCrashLooped
-from .._history import EventType, event_row
+from .._replay import EventType, event_row
 from .._serialization import encode_error
 from . import runs as run_queries
 from .dialect import notify
@@ -62,10 +62,17 @@ async def claim(
     now: float,
     ttl: float,
     max_recoveries: int,
+    suspects: int = 1,
     repeat: bool = False,
     known: Collection[str] = (),
 ) -> list[Claimed]:
     """Claim up to ``limit`` runs: those with expired leases first, then due ones.
+
+    A run whose lease expired was held by a worker that died or stalled: it may be the
+    run that killed it. At most ``suspects`` such runs are taken (the worker runs one
+    suspect at a time, so that a run that kills its worker takes no healthy run down
+    with it), and never one of the ``known`` runs this worker still executes (a
+    worker that stalled past its lease keeps its one execution; fencing decides).
 
     With ``repeat`` (this claim is being retried, same ``now``): if the earlier attempt
     committed but its acknowledgement was lost, the runs it took (this worker's, with
@@ -76,14 +83,18 @@ async def claim(
         again = await _taken_already(conn, worker=worker, now=now, known=known)
         if again:
             return again
-    expired = (
-        select(*_CLAIM_COLUMNS)
-        .where(runs.c.status == "running", runs.c.lease_expires_at < now)
-        .order_by(runs.c.lease_expires_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    rows = list((await conn.execute(expired)).all())
+    rows: list[Any] = []
+    if suspects > 0:
+        expired = (
+            select(*_CLAIM_COLUMNS)
+            .where(runs.c.status == "running", runs.c.lease_expires_at < now)
+            .order_by(runs.c.lease_expires_at)
+            .limit(min(limit, suspects))
+            .with_for_update(skip_locked=True)
+        )
+        if known:
+            expired = expired.where(runs.c.run_id.not_in(list(known)))
+        rows.extend((await conn.execute(expired)).all())
     if len(rows) < limit:
         due = (
             select(*_CLAIM_COLUMNS)
@@ -252,3 +263,14 @@ def expired_or_due(now: float) -> Any:
         (runs.c.status == "running") & (runs.c.lease_expires_at < now),
         runs.c.status.in_(("pending", "waiting")) & (runs.c.wake_at <= now),
     )
+
+
+async def count_due(conn: AsyncConnection, now: float) -> int:
+    """Runs running now, or due to be claimed (tests wait for this to reach zero)."""
+    stmt = select(func.count()).where(
+        or_(
+            runs.c.status == "running",
+            runs.c.status.in_(("pending", "waiting")) & (runs.c.wake_at <= now),
+        )
+    )
+    return int((await conn.execute(stmt)).scalar_one())

@@ -32,6 +32,7 @@ EVENT_COLUMNS = (
     "started_at",
     "wake_at",
     "data",
+    "args_digest",
 )
 
 
@@ -40,16 +41,19 @@ def _fenced_insert() -> Any:
     epochs = bindparam("epochs", type_=ARRAY(runs.c.lease_epoch.type))
     held = select(func.unnest(ids, epochs).table_valued("run_id", "epoch").render_derived())
     live = (
-        select(runs.c.run_id, runs.c.cancel_requested)
+        select(runs.c.run_id, runs.c.lease_epoch, runs.c.cancel_requested)
         .where(tuple_(runs.c.run_id, runs.c.lease_epoch).in_(held), runs.c.status == "running")
         .order_by(runs.c.run_id)
         .with_for_update()
         .cte("live")
     )
     arrays = [bindparam(f"e_{name}", type_=ARRAY(events.c[name].type)) for name in EVENT_COLUMNS]
-    rows = func.unnest(*arrays).table_valued(*EVENT_COLUMNS).render_derived()
+    arrays.append(bindparam("e_epoch", type_=ARRAY(runs.c.lease_epoch.type)))
+    rows = func.unnest(*arrays).table_valued(*EVENT_COLUMNS, "epoch").render_derived()
+    # each row is fenced by the epoch of its own write: a stale write sharing a batch
+    # with the current owner's write of the same run inserts nothing
     chosen = select(*(rows.c[name] for name in EVENT_COLUMNS)).join(
-        live, live.c.run_id == rows.c.run_id
+        live, (live.c.run_id == rows.c.run_id) & (live.c.lease_epoch == rows.c.epoch)
     )
     inserted = (
         pg_insert(events)
@@ -57,25 +61,27 @@ def _fenced_insert() -> Any:
         .on_conflict_do_nothing(index_elements=["run_id", "key"])
         .cte("inserted")
     )
-    return select(live.c.run_id, live.c.cancel_requested).add_cte(inserted)
+    return select(live.c.run_id, live.c.lease_epoch, live.c.cancel_requested).add_cte(inserted)
 
 
 FENCED_INSERT = _fenced_insert()
 
 
 async def fenced_insert(
-    conn: AsyncConnection, held: list[tuple[str, int]], rows: list[dict[str, Any]]
-) -> dict[str, bool]:
-    """Insert ``rows`` of the runs in ``held`` whose epoch still matches.
+    conn: AsyncConnection, held: list[tuple[str, int]], rows: list[tuple[int, dict[str, Any]]]
+) -> dict[str, tuple[int, bool]]:
+    """Insert ``rows`` (each with the epoch of the write it belongs to) of the runs in
+    ``held`` whose epoch still matches.
 
     Returns:
-        The runs whose lease held, with their cancel flags.
+        The runs whose lease is live, with their current epoch and cancel flag.
     """
     params: dict[str, Any] = {
         "run_ids": [run_id for run_id, _ in held],
         "epochs": [epoch for _, epoch in held],
     }
     for name in EVENT_COLUMNS:
-        params[f"e_{name}"] = [row[name] for row in rows]
+        params[f"e_{name}"] = [row[name] for _, row in rows]
+    params["e_epoch"] = [epoch for epoch, _ in rows]
     result = await conn.execute(FENCED_INSERT, params)
-    return {row.run_id: bool(row.cancel_requested) for row in result}
+    return {row.run_id: (row.lease_epoch, bool(row.cancel_requested)) for row in result}

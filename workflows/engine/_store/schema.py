@@ -84,8 +84,24 @@ events = Table(
     Column("started_at", Float),
     Column("wake_at", Float),
     Column("data", Text),
+    # a digest of the call's arguments, checked on replay (NULL: not encodable)
+    Column("args_digest", String(16)),
 )
 Index("wf_events_run_key", events.c.run_id, events.c.key, unique=True)
+
+# The workers that hold (or held) leases: the process behind each, so that a worker on
+# the same host can tell at once that a holder is gone and take its runs over.
+workers = Table(
+    "wf_workers",
+    metadata,
+    Column("worker_id", String(128), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("boot", String(64), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started", String(32), nullable=False),
+    Column("seen_at", Float, nullable=False),
+)
+Index("wf_workers_host", workers.c.host)
 
 hooks = Table(
     "wf_hooks",
@@ -94,6 +110,10 @@ hooks = Table(
     Column("run_id", String(255), nullable=False),
     Column("position", Integer, nullable=False),
     Column("created_at", Float, nullable=False),
+    # the wait on this token now in progress with a timeout, and its deadline: past
+    # it, that wait has timed out and a delivery is refused (HookNotFound)
+    Column("wait_position", Integer),
+    Column("wait_deadline", Float),
 )
 Index("wf_hooks_run", hooks.c.run_id)
 
@@ -107,6 +127,10 @@ hook_payloads = Table(
     Column("created_at", Float, nullable=False),
     Column("consumed_at", Float),
     Column("consumed_position", Integer),
+    # names the delivery: delivered again (a lost acknowledgement, a retried request),
+    # it is found here, even after the run ended, and adds nothing
+    Column("delivery", String(64)),
 )
+Index("wf_hook_payloads_delivery", hook_payloads.c.delivery, unique=True)
 Index("wf_hook_payloads_token", hook_payloads.c.token, hook_payloads.c.id)
 Index("wf_hook_payloads_run", hook_payloads.c.run_id)

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from workflows.engine import NonDeterminismError
-from workflows.engine._history import History
+from workflows.engine._replay import History, args_digest
 
 
 def row(
@@ -18,6 +18,7 @@ def row(
     attempt: int | None = None,
     wake_at: float | None = None,
     data: str | None = None,
+    args_digest: str | None = None,
 ) -> SimpleNamespace:
     return SimpleNamespace(
         position=position,
@@ -28,6 +29,7 @@ def row(
         attempt=attempt,
         wake_at=wake_at,
         data=data,
+        args_digest=args_digest,
     )
 
 
@@ -59,3 +61,27 @@ def test_failed_attempts_carry_the_attempt_count_and_next_time() -> None:
     assert history.checkpoint(2, "charge") is None
     with pytest.raises(NonDeterminismError):
         history.checkpoint(2, "refund")
+
+
+def test_replay_refuses_a_recorded_outcome_for_other_arguments() -> None:
+    recorded = args_digest((1,), {})
+    history = History.from_rows(
+        "r1", [row(0, "step_completed", "a", checkpoint=True, data="2", args_digest=recorded)]
+    )
+    assert history.checkpoint(0, "a", args_digest((1,), {})) is not None
+    with pytest.raises(NonDeterminismError, match="'a' with other arguments"):
+        history.checkpoint(0, "a", args_digest((2,), {}))
+
+
+def test_arguments_that_cannot_be_encoded_are_checked_by_name_only() -> None:
+    history = History.from_rows(
+        "r1", [row(0, "step_completed", "a", checkpoint=True, data="2", args_digest="x")]
+    )
+    assert args_digest((object(),), {}) is None
+    assert history.checkpoint(0, "a", args_digest((object(),), {})) is not None
+
+
+def test_a_cancelled_call_is_recorded_as_such() -> None:
+    history = History.from_rows("r1", [row(0, "call_cancelled", "Hook.wait()", checkpoint=True)])
+    recorded = history.checkpoint(0, "Hook.wait()")
+    assert recorded is not None and recorded.cancelled

@@ -1,20 +1,28 @@
-"""Pure replay core: event types, event rows, and the replay cursor.
+"""Pure replay core: event types, event rows, and what replay reads of a history.
 
 Every durable call of a workflow (a step, a sleep, a hook, a child, ``now()``...)
 takes the next *position*, in call order. Exactly one event per position is a
-*checkpoint*: its outcome, which replay returns instead of running the call again.
-Other events at a position carry state that must survive restarts too: failed
-attempts (with the next attempt time) and timer deadlines.
+*checkpoint*: its outcome, which replay returns instead of running the call again. A
+call that the workflow itself cancelled (the losing branch of a race) has a
+checkpoint too, so that on replay it stays pending until cancelled again and never
+takes what a later call took. Other events at a position carry state that must
+survive restarts too: failed attempts (with the next attempt time) and timer
+deadlines.
+
+Checkpoints also keep a digest of the call's arguments, where they can be encoded:
+replay refuses to hand a stored outcome to a call with other arguments.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from ._errors import NonDeterminismError
+from ._serialization import dumps
 
 
 class EventType(StrEnum):
@@ -40,6 +48,7 @@ class EventType(StrEnum):
     CHILD_STARTED = "child_started"
     CHILD_FINISHED = "child_finished"
     VALUE_RECORDED = "value_recorded"
+    CALL_CANCELLED = "call_cancelled"
 
 
 # Names under which non-step calls are recorded (and checked on replay).
@@ -53,6 +62,16 @@ CHILD_RESULT = "child.result()"
 
 def start_child_name(workflow: str) -> str:
     return f"start_child({workflow})"
+
+
+def args_digest(*args: Any) -> str | None:
+    """A short digest of a call's arguments (None where they cannot be encoded: then
+    replay checks the call's name only)."""
+    try:
+        encoded = dumps(list(args), "arguments")
+    except (TypeError, ValueError, RecursionError):  # SerializationError is a TypeError
+        return None
+    return hashlib.blake2b(encoded.encode(), digest_size=8).hexdigest()
 
 
 def event_row(
@@ -69,6 +88,7 @@ def event_row(
     started_at: float | None = None,
     wake_at: float | None = None,
     data: str | None = None,
+    args_digest: str | None = None,
 ) -> dict[str, Any]:
     """A ``wf_events`` row; every row has every column, so rows batch together."""
     return {
@@ -84,6 +104,7 @@ def event_row(
         "started_at": started_at,
         "wake_at": wake_at,
         "data": data,
+        "args_digest": args_digest,
     }
 
 
@@ -97,6 +118,12 @@ class Checkpoint:
     data: str | None
     failed: bool
     wake_at: float | None = None
+    args_digest: str | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        """The workflow cancelled this call: on replay it waits to be cancelled again."""
+        return self.type == EventType.CALL_CANCELLED
 
 
 @dataclass
@@ -116,7 +143,7 @@ class History:
             pos, name = row.position, row.name or ""
             if row.checkpoint:
                 history.checkpoints[pos] = Checkpoint(
-                    pos, row.type, name, row.data, row.failed, row.wake_at
+                    pos, row.type, name, row.data, row.failed, row.wake_at, row.args_digest
                 )
             elif row.type == EventType.STEP_FAILED:
                 history.attempts[pos] = (name, row.attempt or 0, row.wake_at)
@@ -124,8 +151,11 @@ class History:
                 history.deadlines[pos] = (name, row.wake_at)
         return history
 
-    def checkpoint(self, position: int, name: str) -> Checkpoint | None:
-        """The outcome recorded at ``position``, after checking the call's name.
+    def checkpoint(
+        self, position: int, name: str, args_digest: str | None = None
+    ) -> Checkpoint | None:
+        """The outcome recorded at ``position``, after checking the call's name and
+        (where both are known) the digest of its arguments.
 
         Raises:
             NonDeterminismError: Something else was recorded at that position.
@@ -133,6 +163,10 @@ class History:
         recorded = self.checkpoints.get(position)
         if recorded is not None:
             self._check(position, recorded.name, name)
+            if args_digest and recorded.args_digest and args_digest != recorded.args_digest:
+                raise NonDeterminismError(
+                    self.run_id, position, recorded.name, name, detail="with other arguments"
+                )
             return recorded
         for seen in (self.attempts.get(position), self.deadlines.get(position)):
             if seen is not None:

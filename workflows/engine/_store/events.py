@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .dialect import upsert
 from .schema import events
 
 _REPLAY = (
@@ -20,6 +21,7 @@ _REPLAY = (
         events.c.attempt,
         events.c.wake_at,
         events.c.data,
+        events.c.args_digest,
     )
     .where(events.c.position.is_not(None), events.c.key.not_like("%~%"))
     .order_by(events.c.id)
@@ -43,3 +45,9 @@ async def has_checkpoint_at(conn: AsyncConnection, run_id: str, positions: Seque
         )
     )
     return bool((await conn.execute(stmt)).scalar())
+
+
+async def replace_checkpoint(conn: AsyncConnection, row: dict[str, Any]) -> None:
+    """Make ``row`` the checkpoint at its key, replacing one already there."""
+    changed = {name: value for name, value in row.items() if name not in ("run_id", "key")}
+    await conn.execute(upsert(conn.dialect.name, events, ("run_id", "key"), changed), [row])

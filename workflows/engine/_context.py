@@ -50,7 +50,9 @@ class RunContext(Protocol):
     async def child_result(self, run_id: str) -> Any: ...
 
     @property
-    def engine(self) -> Any: ...
+    def results(self) -> Any:
+        """Where a ``RunHandle`` inside the workflow reads results with a timeout."""
+        ...
 
 
 _current: ContextVar[RunContext | None] = ContextVar("workflows_engine_current_run", default=None)
