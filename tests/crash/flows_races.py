@@ -7,7 +7,6 @@ that a test counts executions across processes that were stopped or killed.
 from __future__ import annotations
 
 import asyncio
-import os
 
 from tests.crash.flows import journal
 from workflows.engine import step, workflow
@@ -16,7 +15,7 @@ from workflows.engine import step, workflow
 @step(max_attempts=1)
 async def races_stalled(x: int, tag: str) -> int:
     journal(f"races_stalled_{tag}_start")
-    await asyncio.sleep(float(os.environ.get("RACES_STALLED_SECONDS", "2.0")))
+    await asyncio.sleep(2.0)
     journal(f"races_stalled_{tag}_done")
     return x + 1
 

@@ -61,7 +61,7 @@ async def test_a_stalled_worker_that_wakes_leaves_the_live_execution_alone(
 
 
 async def test_healthy_runs_claimed_beside_a_poison_run_are_not_stopped_as_crashed(
-    client: Engine, spawn: Spawn, journal: Journal
+    client: Engine, spawn: Spawn
 ) -> None:
     healthy = [await client.start(flows.races_ordinary, i) for i in range(5)]
     poison = await client.start(crash_flows.crash_poison)  # its second step kills its worker

@@ -5,7 +5,8 @@
 of many runs into one transaction (group commit).
 """
 
-from .batch import Batcher, Write, WriteOutcome
+from .batch import Batcher
 from .database import Database, is_transient
+from .writes import Write, WriteOutcome
 
 __all__ = ["Batcher", "Database", "Write", "WriteOutcome", "is_transient"]

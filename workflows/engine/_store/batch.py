@@ -14,55 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .._errors import DatabaseUnavailable
-from . import postgres
+from . import postgres, sqlite
 from . import runs as run_queries
 from .database import Database
 from .dialect import insert_ignoring_conflicts, notify
 from .schema import events, runs
+from .writes import Write, WriteOutcome
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(eq=False)
-class Write:
-    """One run's share of a batch.
-
-    Attributes:
-        run_id: The run written to.
-        epoch: Apply only while the run's lease epoch equals this (``None``: unfenced).
-        new_run: A run row to insert; the write is not applied if the id exists.
-        events: History rows to append.
-        run_update: Values to set on the run's row.
-        work: Extra statements, run after the above; their result is the outcome's value.
-        wake: Run ids to announce on the wake channel (PostgreSQL NOTIFY).
-        done: Run ids to announce as finished.
-    """
-
-    run_id: str
-    epoch: int | None = None
-    new_run: dict[str, Any] | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
-    run_update: dict[str, Any] | None = None
-    work: Callable[[AsyncConnection], Awaitable[Any]] | None = None
-    wake: tuple[str, ...] = ()
-    done: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class WriteOutcome:
-    """What became of a write: ``applied`` is False when fenced out or a duplicate run."""
-
-    applied: bool
-    cancel_requested: bool = False
-    value: Any = None
 
 
 class Batcher:
@@ -118,14 +83,7 @@ class Batcher:
     async def _flush(self, batch: list[tuple[Write, asyncio.Future[WriteOutcome]]]) -> None:
         writes = [w for w, _ in batch]
         try:
-            if self._db.dialect == "postgresql" and all(map(_appends_only, writes)):
-                outcomes = await self._db.run_autocommit(
-                    lambda conn: _append_fenced(conn, writes), budget=self._budget
-                )
-            else:
-                outcomes = await self._db.run_write(
-                    lambda conn: apply_writes(conn, writes), budget=self._budget
-                )
+            outcomes = await self._apply(writes)
         except DatabaseUnavailable as exc:
             _fail(batch, exc)
             return
@@ -140,6 +98,21 @@ class Batcher:
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if not future.done():
                 future.set_result(outcome)
+
+    async def _apply(self, writes: list[Write]) -> list[WriteOutcome]:
+        """Apply a batch by the fastest path its writes allow (each is one statement or
+        one hop; anything else is an ordinary transaction)."""
+        db, budget = self._db, self._budget
+        if db.dialect == "sqlite":
+            if all(map(sqlite.fits, writes)):
+                return await db.write_rows(writes, budget=budget)
+        elif len(writes) == 1 and postgres.can_write_alone(writes[0]):
+            return await db.run_autocommit(lambda conn: _alone(conn, writes[0]), budget=budget)
+        elif all(map(_appends_only, writes)):
+            return await db.run_autocommit(lambda conn: _append_fenced(conn, writes), budget=budget)
+        elif postgres.can_start(writes):
+            return await db.run_autocommit(lambda conn: _start(conn, writes), budget=budget)
+        return await db.run_write(lambda conn: apply_writes(conn, writes), budget=budget)
 
 
 def _appends_only(write: Write) -> bool:
@@ -160,6 +133,20 @@ async def _append_fenced(conn: AsyncConnection, writes: list[Write]) -> list[Wri
     rows = [(w.epoch, row) for w in writes if w.epoch is not None for row in w.events]
     live = await postgres.fenced_insert(conn, held, rows)
     return [_fenced_outcome(w, live) for w in writes]
+
+
+async def _start(conn: AsyncConnection, writes: list[Write]) -> list[WriteOutcome]:
+    inserted = await postgres.start(conn, writes)
+    outcomes = []
+    for w in writes:  # a second start of one id in the batch loses, as in a transaction
+        outcomes.append(WriteOutcome(w.run_id in inserted))
+        inserted.discard(w.run_id)
+    return outcomes
+
+
+async def _alone(conn: AsyncConnection, write: Write) -> list[WriteOutcome]:
+    applied, cancel = await postgres.write_alone(conn, write)
+    return [WriteOutcome(applied, cancel)]
 
 
 def _fenced_outcome(write: Write, live: dict[str, tuple[int, bool]]) -> WriteOutcome:

@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from .._errors import DatabaseUnavailable, EngineError
 from .schema import metadata
+from .sqlite import SqliteWriter
+from .writes import Write, WriteOutcome
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,7 +46,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, OSError | ConnectionError | asyncio.TimeoutError):
         return True
     if not isinstance(exc, DBAPIError):
-        return False
+        return _transient_cause(exc)  # a driver's own error (the SQLite fast path's)
     if exc.connection_invalidated or isinstance(exc, InterfaceError):
         return True
     return any(_transient_cause(cause) for cause in _causes(exc.orig))
@@ -101,6 +103,11 @@ class Database:
             # reads need no transaction: autocommit saves a BEGIN and a ROLLBACK each
             self.reader = self.writer.execution_options(isolation_level="AUTOCOMMIT")
         self._write_lock = asyncio.Lock() if backend == "sqlite" else None
+        self._rows_writer = (
+            SqliteWriter(str(self.url.database), sqlite_synchronous)
+            if backend == "sqlite"
+            else None
+        )
 
     def _check_sqlite_url(self) -> None:
         if self.url.drivername != "sqlite+aiosqlite":
@@ -144,6 +151,8 @@ class Database:
         await self.run_write(create, budget=budget)
 
     async def dispose(self) -> None:
+        if self._rows_writer is not None:
+            await self._rows_writer.close()
         await self.writer.dispose()
         if self.reader.sync_engine.pool is not self.writer.sync_engine.pool:
             await self.reader.dispose()
@@ -186,6 +195,21 @@ class Database:
         async def attempt() -> T:
             async with self.reader.connect() as conn:
                 return await work(conn)
+
+        return await self.retrying(attempt, budget=budget)
+
+    async def write_rows(
+        self, writes: list[Write], *, budget: float | None = 30.0
+    ) -> list[WriteOutcome]:
+        """Apply writes that need no extra work in one SQLite transaction, in one hop
+        to a writer thread (see ``_store.sqlite``), retrying transient failures."""
+        assert self._rows_writer is not None
+        assert self._write_lock is not None
+        writer, lock = self._rows_writer, self._write_lock
+
+        async def attempt() -> list[WriteOutcome]:
+            async with lock:
+                return await writer.apply(writes)
 
         return await self.retrying(attempt, budget=budget)
 

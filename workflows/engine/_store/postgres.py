@@ -1,23 +1,33 @@
-"""PostgreSQL's fast path for the hot write: fenced history inserts in one statement.
+"""PostgreSQL's fast paths for the hot writes: each is one autocommit statement.
 
-Most batches only append checkpoints of runs this worker owns. On PostgreSQL such a
-batch is one autocommit statement instead of BEGIN, SELECT ... FOR UPDATE, INSERT,
-COMMIT: a CTE locks the rows of the runs whose lease epoch still matches, and a
-data-modifying CTE inserts only the events of those runs. Arrays passed through
-``unnest`` keep the statement text the same whatever the batch size, so asyncpg's
-prepared-statement cache serves it.
+A transaction costs BEGIN, each statement, COMMIT: a round trip apiece. The writes that
+every run makes are instead single statements whose CTEs do the work atomically:
+
+- a start inserts the run and its ``created`` event (and announces it);
+- a batch of checkpoints locks the runs whose lease epoch still matches (each write
+  fenced by its own epoch) and inserts only their events;
+- one fenced write of a single run (a run's end, say) locks, appends, updates the
+  run and announces it, all at once.
+
+Arrays passed through ``unnest`` keep the statement text the same whatever the batch
+size, so asyncpg's prepared-statement cache serves them. Lock predicates name the
+primary key (``run_id = ANY(...)``), so the plan is right even before ``ANALYZE``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, select, tuple_
+from sqlalchemy import bindparam, func, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .schema import NEW_RUN_COLUMNS as RUN_COLUMNS
 from .schema import events, runs
+
+if TYPE_CHECKING:
+    from .writes import Write
 
 EVENT_COLUMNS = (
     "run_id",
@@ -34,6 +44,18 @@ EVENT_COLUMNS = (
     "data",
     "args_digest",
 )
+_NOTIFY_LIMIT = 7900  # PostgreSQL's payload limit is 8000 bytes
+
+
+def _arrays(table: Any, columns: tuple[str, ...], prefix: str) -> list[Any]:
+    return [bindparam(f"{prefix}{name}", type_=ARRAY(table.c[name].type)) for name in columns]
+
+
+def _events_from(arrays: list[Any], columns: tuple[str, ...] = EVENT_COLUMNS) -> Any:
+    return func.unnest(*arrays).table_valued(*columns).render_derived()
+
+
+# -- a batch of checkpoints ---------------------------------------------------------------
 
 
 def _fenced_insert() -> Any:
@@ -42,14 +64,18 @@ def _fenced_insert() -> Any:
     held = select(func.unnest(ids, epochs).table_valued("run_id", "epoch").render_derived())
     live = (
         select(runs.c.run_id, runs.c.lease_epoch, runs.c.cancel_requested)
-        .where(tuple_(runs.c.run_id, runs.c.lease_epoch).in_(held), runs.c.status == "running")
+        .where(
+            runs.c.run_id == func.any(ids),  # the primary key leads the plan
+            tuple_(runs.c.run_id, runs.c.lease_epoch).in_(held),
+            runs.c.status == "running",
+        )
         .order_by(runs.c.run_id)
         .with_for_update()
         .cte("live")
     )
-    arrays = [bindparam(f"e_{name}", type_=ARRAY(events.c[name].type)) for name in EVENT_COLUMNS]
+    arrays = _arrays(events, EVENT_COLUMNS, "e_")
     arrays.append(bindparam("e_epoch", type_=ARRAY(runs.c.lease_epoch.type)))
-    rows = func.unnest(*arrays).table_valued(*EVENT_COLUMNS, "epoch").render_derived()
+    rows = _events_from(arrays, (*EVENT_COLUMNS, "epoch"))
     # each row is fenced by the epoch of its own write: a stale write sharing a batch
     # with the current owner's write of the same run inserts nothing
     chosen = select(*(rows.c[name] for name in EVENT_COLUMNS)).join(
@@ -85,3 +111,136 @@ async def fenced_insert(
     params["e_epoch"] = [epoch for epoch, _ in rows]
     result = await conn.execute(FENCED_INSERT, params)
     return {row.run_id: (row.lease_epoch, bool(row.cancel_requested)) for row in result}
+
+
+# -- starts --------------------------------------------------------------------------------
+
+
+def _start() -> Any:
+    run_rows = (
+        func.unnest(*_arrays(runs, RUN_COLUMNS, "r_")).table_valued(*RUN_COLUMNS).render_derived()
+    )
+    created = (
+        pg_insert(runs)
+        .from_select(list(RUN_COLUMNS), select(*(run_rows.c[n] for n in RUN_COLUMNS)))
+        .on_conflict_do_nothing(index_elements=["run_id"])
+        .returning(runs.c.run_id)
+        .cte("created")
+    )
+    rows = _events_from(_arrays(events, EVENT_COLUMNS, "e_"))
+    chosen = select(*(rows.c[name] for name in EVENT_COLUMNS)).join(
+        created, created.c.run_id == rows.c.run_id
+    )
+    logged = (
+        pg_insert(events)
+        .from_select(list(EVENT_COLUMNS), chosen)
+        .on_conflict_do_nothing(index_elements=["run_id", "key"])
+        .cte("logged")
+    )
+    wake = bindparam("wake", type_=ARRAY(runs.c.run_id.type))
+    announced = (
+        select(func.pg_notify("wf_wake", func.string_agg(created.c.run_id, ",")))
+        .where(created.c.run_id == func.any(wake))
+        .having(func.count() > 0)
+        .scalar_subquery()
+    )
+    return select(created.c.run_id, announced.label("announced")).add_cte(logged)
+
+
+START = _start()
+
+
+def can_start(writes: list[Write]) -> bool:
+    """Whether the batch is starts only, small enough to announce in one notification."""
+    return (
+        all(
+            w.new_run is not None
+            and w.epoch is None
+            and w.run_update is None
+            and w.work is None
+            and not w.done
+            and w.wake in ((), (w.run_id,))
+            for w in writes
+        )
+        and sum(len(w.run_id) + 1 for w in writes if w.wake) <= _NOTIFY_LIMIT
+    )
+
+
+async def start(conn: AsyncConnection, writes: list[Write]) -> set[str]:
+    """Insert new runs with their events; return the ids actually inserted."""
+    new_rows = [w.new_run for w in writes if w.new_run is not None]
+    event_rows = [row for w in writes for row in w.events]
+    params: dict[str, Any] = {f"r_{n}": [r[n] for r in new_rows] for n in RUN_COLUMNS}
+    params.update({f"e_{n}": [e[n] for e in event_rows] for n in EVENT_COLUMNS})
+    params["wake"] = [w.run_id for w in writes if w.wake]
+    return {row.run_id for row in await conn.execute(START, params)}
+
+
+# -- one fenced write of one run -------------------------------------------------------------
+
+
+def can_write_alone(write: Write) -> bool:
+    """Whether a fenced write fits one statement (no extra work, no new run)."""
+    return (
+        write.epoch is not None
+        and write.new_run is None
+        and write.work is None
+        and not write.wake
+        and write.done in ((), (write.run_id,))
+        and bool(write.events or write.run_update)
+    )
+
+
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _alone(update_keys: tuple[str, ...], with_events: bool, done: bool) -> Any:
+    shape = (update_keys, with_events, done)
+    if shape in _STATEMENTS:
+        return _STATEMENTS[shape]
+    live = (
+        select(runs.c.run_id, runs.c.cancel_requested)
+        .where(
+            runs.c.run_id == bindparam("rid"),
+            runs.c.lease_epoch == bindparam("epoch"),
+            runs.c.status == "running",
+        )
+        .with_for_update()
+        .cte("live")
+    )
+    stmt = select(live.c.cancel_requested)
+    if with_events:
+        rows = _events_from(_arrays(events, EVENT_COLUMNS[1:], "e_"), EVENT_COLUMNS[1:])
+        chosen = select(live.c.run_id, *(rows.c[n] for n in EVENT_COLUMNS[1:])).select_from(
+            live.join(rows, true())
+        )
+        stmt = stmt.add_cte(
+            pg_insert(events)
+            .from_select(list(EVENT_COLUMNS), chosen)
+            .on_conflict_do_nothing(index_elements=["run_id", "key"])
+            .cte("appended")
+        )
+    if update_keys:
+        changed = (
+            update(runs)
+            .where(runs.c.run_id == live.c.run_id)
+            .values({key: bindparam(f"u_{key}", type_=runs.c[key].type) for key in update_keys})
+        )
+        stmt = stmt.add_cte(changed.cte("changed"))
+    if done:
+        stmt = stmt.add_columns(func.pg_notify("wf_done", live.c.run_id).label("announced"))
+    _STATEMENTS[shape] = stmt
+    return stmt
+
+
+async def write_alone(conn: AsyncConnection, write: Write) -> tuple[bool, bool]:
+    """Apply one fenced write of one run; return (applied, cancel requested)."""
+    keys = tuple(sorted(write.run_update or {}))
+    stmt = _alone(keys, bool(write.events), bool(write.done))
+    params: dict[str, Any] = {"rid": write.run_id, "epoch": write.epoch}
+    for name in EVENT_COLUMNS[1:]:
+        params[f"e_{name}"] = [row[name] for row in write.events]
+    for key in keys:
+        params[f"u_{key}"] = (write.run_update or {})[key]
+    row = (await conn.execute(stmt, params)).first()
+    return (row is not None, bool(row.cancel_requested) if row is not None else False)

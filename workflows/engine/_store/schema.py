@@ -64,6 +64,23 @@ Index(
 Index("wf_runs_created", runs.c.created_at)
 Index("wf_runs_parent", runs.c.parent_run_id)
 
+# The columns a new run's row sets (``_store.runs.new_run_row``).
+NEW_RUN_COLUMNS = (
+    "run_id",
+    "workflow",
+    "status",
+    "args",
+    "parent_run_id",
+    "created_at",
+    "updated_at",
+    "deadline",
+    "wake_at",
+    "started_at",
+    "owner",
+    "lease_epoch",
+    "lease_expires_at",
+)
+
 # The append-only history; rows with ``checkpoint`` true are what replay reads: one
 # outcome per position. ``key`` makes every write idempotent (retried after a lost
 # commit acknowledgement, it inserts nothing).
