@@ -64,6 +64,9 @@ TARGET_THROUGHPUT_RATIO = 3.0
 TARGET_STEP_MS = 2.0
 TARGET_MEMORY_MB = 50.0
 TARGET_NEW_RUN_S = 1.0
+TARGET_START_MS = 1.5  # PostgreSQL, start() with nothing else running, p50
+TARGET_SEQUENTIAL_MS = 5.0  # PostgreSQL, a three-step run started and awaited alone, p50
+TARGET_SQLITE_VS_DBOS = 2.0  # SQLite: both of the above at least this much better than DBOS
 
 WARM_HOOKS = 100  # hook runs parked and resumed to warm up the memory test
 
@@ -147,19 +150,35 @@ def rss_mb() -> tuple[float, float]:
 
 # -- child: latency and throughput -------------------------------------------------------
 
-RunOne = Callable[[Callable[..., Awaitable[Any]], int], Awaitable[Any]]
+Begin = Callable[[Callable[..., Awaitable[Any]], int], Awaitable[Any]]
+"""Start a run and return its handle (ours: ``engine.start``; DBOS: ``start_workflow_async``)."""
+Finish = Callable[[Any], Awaitable[Any]]
+"""Wait for a started run's result."""
+
+SEQUENTIAL_STARTS = 300  # runs started one after another, then awaited together
+BURST_STARTS = 50  # starts timed one at a time while a burst executes
 
 
-async def _measure(run: RunOne, three: Any, zero: Any, sizes: Sizes) -> dict[str, float]:
+async def _measure(
+    begin: Begin, finish: Finish, three: Any, zero: Any, sizes: Sizes
+) -> dict[str, float]:
     """The shared protocol: warm up, sequential latencies, then N at once."""
 
     async def timed(fn: Any, x: int) -> float:
         t0 = time.perf_counter()
-        result = await run(fn, x)
+        result = await finish(await begin(fn, x))
         elapsed = time.perf_counter() - t0
         expected = x + 3 if fn is three else x
         if result != expected:
             raise AssertionError(f"{fn} returned {result!r}, expected {expected!r}")
+        return elapsed
+
+    async def start_alone(x: int) -> float:
+        """The start alone, nothing else running (the run is then awaited, untimed)."""
+        t0 = time.perf_counter()
+        handle = await begin(zero, x)
+        elapsed = time.perf_counter() - t0
+        await finish(handle)
         return elapsed
 
     for i in range(sizes.warmup):
@@ -173,9 +192,22 @@ async def _measure(run: RunOne, three: Any, zero: Any, sizes: Sizes) -> dict[str
     cpu = time.process_time()
     lat0 = [await timed(zero, i) for i in range(sizes.sequential)]
     cpu0 = time.process_time() - cpu
+    starts = [await start_alone(i) for i in range(sizes.sequential)]
+
+    t0 = time.perf_counter()  # started one after another, not all at once
+    handles = [await begin(three, i) for i in range(SEQUENTIAL_STARTS)]
+    await asyncio.gather(*(finish(h) for h in handles))
+    sequential_s = time.perf_counter() - t0
+
+    burst_starts: list[float] = []
+
+    async def starts_during_burst() -> None:
+        await asyncio.sleep(0)  # the burst's starts go first
+        for i in range(BURST_STARTS):
+            burst_starts.append(await start_alone(i))
 
     cpu, t0 = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(timed(three, i) for i in range(sizes.concurrent)))
+    await asyncio.gather(*(timed(three, i) for i in range(sizes.concurrent)), starts_during_burst())
     elapsed, cpu_burst = time.perf_counter() - t0, time.process_time() - cpu
 
     p50_3, p50_0 = percentile(lat3, 50), percentile(lat0, 50)
@@ -185,6 +217,10 @@ async def _measure(run: RunOne, three: Any, zero: Any, sizes: Sizes) -> dict[str
         "lat0_p50_ms": p50_0 * 1e3,
         "lat0_p99_ms": percentile(lat0, 99) * 1e3,
         "step_ms": (p50_3 - p50_0) / 3 * 1e3,
+        "start_p50_ms": percentile(starts, 50) * 1e3,
+        "start_p90_ms": percentile(starts, 90) * 1e3,
+        "start_burst_p50_ms": percentile(burst_starts, 50) * 1e3,
+        "sequential_rps": SEQUENTIAL_STARTS / sequential_s,
         "throughput_rps": sizes.concurrent / elapsed,
         "throughput_s": elapsed,
         # CPU of this process (all its threads), per run: robust to a noisy machine
@@ -198,13 +234,16 @@ async def child_ours(config: Config, url: str, sizes: Sizes) -> dict[str, Any]:
     # worker concurrency = the burst size: every run of the burst is handed straight to it
     async with (
         Engine(url, pool_size=POOL_SIZE, sqlite_synchronous=config.sync) as engine,
-        engine.worker(concurrency=sizes.concurrent),
+        engine.worker(concurrency=sizes.concurrent + BURST_STARTS),
     ):
 
-        async def run(fn: Any, x: int) -> Any:
-            return await (await engine.start(fn, x)).result()
+        async def begin(fn: Any, x: int) -> Any:
+            return await engine.start(fn, x)
 
-        return await _measure(run, three_steps, no_steps, sizes)
+        async def finish(handle: Any) -> Any:
+            return await handle.result()
+
+        return await _measure(begin, finish, three_steps, no_steps, sizes)
 
 
 IntFunction = Callable[[int], Coroutine[Any, Any, int]]
@@ -256,10 +295,13 @@ async def child_dbos(config: Config, url: str, sizes: Sizes) -> dict[str, Any]:
     DBOS.launch()  # inside the running loop: DBOS runs async workflows on it
     try:
 
-        async def run(fn: Any, x: int) -> Any:
-            return await (await DBOS.start_workflow_async(fn, x)).get_result()
+        async def begin(fn: Any, x: int) -> Any:
+            return await DBOS.start_workflow_async(fn, x)
 
-        figures: dict[str, Any] = await _measure(run, three, zero, sizes)
+        async def finish(handle: Any) -> Any:
+            return await handle.get_result()
+
+        figures: dict[str, Any] = await _measure(begin, finish, three, zero, sizes)
         figures["sqlite_pragmas"] = _dbos_sqlite_pragmas() if config.backend == "sqlite" else None
         return figures
     finally:
@@ -555,6 +597,10 @@ THROUGHPUT_METRICS = [  # (key, label, unit, higher is better)
     ("lat0_p50_ms", "latency p50, 0 steps", "ms", False),
     ("lat0_p99_ms", "latency p99, 0 steps", "ms", False),
     ("step_ms", "one checkpointed step, p50", "ms", False),
+    ("start_p50_ms", "start(), nothing else running, p50", "ms", False),
+    ("start_p90_ms", "start(), nothing else running, p90", "ms", False),
+    ("start_burst_p50_ms", "start() while {n} runs execute, p50", "ms", False),
+    ("sequential_rps", "throughput, 300 started one after another", "runs/s", True),
     ("throughput_rps", "throughput, {n} at once", "runs/s", True),
     ("cpu3_ms", "client+worker CPU per 3-step run, sequential", "ms", False),
     ("cpu0_ms", "client+worker CPU per 0-step run, sequential", "ms", False),
@@ -911,6 +957,30 @@ def _print_targets(
         )
     step_ms = medians.get("postgres/ours", {}).get("step_ms")
     target("postgres: one checkpointed step adds, at p50", step_ms, TARGET_STEP_MS, False, "ms")
+    pg = medians.get("postgres/ours", {})
+    target(
+        "postgres: start(), nothing else running, p50",
+        pg.get("start_p50_ms"),
+        TARGET_START_MS,
+        False,
+        "ms",
+    )
+    target(
+        "postgres: a 3-step run alone, p50",
+        pg.get("lat3_p50_ms"),
+        TARGET_SEQUENTIAL_MS,
+        False,
+        "ms",
+    )
+    for metric, name in (("start_p50_ms", "start()"), ("lat3_p50_ms", "a 3-step run alone")):
+        ratio = ratios.get("sqlite/ours (FULL)", {}).get(metric)
+        target(
+            f"sqlite: {name}, p50, DBOS / ours (FULL)",
+            None if not ratio else 1 / ratio,
+            TARGET_SQLITE_VS_DBOS,
+            True,
+            "x",
+        )
     for backend in ("postgres", "sqlite"):
         figures = memory.get(backend, {})
         n = f"{figures.get('hooks', sizes.hooks):,}"

@@ -10,6 +10,7 @@ here, and only here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -103,6 +104,8 @@ class Database:
             # reads need no transaction: autocommit saves a BEGIN and a ROLLBACK each
             self.reader = self.writer.execution_options(isolation_level="AUTOCOMMIT")
         self._write_lock = asyncio.Lock() if backend == "sqlite" else None
+        self._held: AsyncConnection | None = None  # for run_autocommit's statements
+        self._held_lock = asyncio.Lock()
         self._rows_writer = (
             SqliteWriter(str(self.url.database), sqlite_synchronous)
             if backend == "sqlite"
@@ -151,6 +154,8 @@ class Database:
         await self.run_write(create, budget=budget)
 
     async def dispose(self) -> None:
+        async with self._held_lock:
+            await self._drop_held()
         if self._rows_writer is not None:
             await self._rows_writer.close()
         await self.writer.dispose()
@@ -219,9 +224,27 @@ class Database:
         """Run one self-contained statement in autocommit mode (PostgreSQL).
 
         One round trip instead of BEGIN, statement, COMMIT; ``work`` must be a single
-        statement, so that it is atomic on its own, and idempotent.
+        statement, so that it is atomic on its own, and idempotent. The statements run
+        on one connection kept for them: no pool checkout, no isolation-level reset.
         """
-        return await self.run_read(work, budget=budget)
+
+        async def attempt() -> T:
+            async with self._held_lock:
+                if self._held is None:
+                    self._held = await self.reader.connect()
+                try:
+                    return await work(self._held)
+                except BaseException:
+                    await self._drop_held()
+                    raise
+
+        return await self.retrying(attempt, budget=budget)
+
+    async def _drop_held(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            with contextlib.suppress(Exception):
+                await held.close()
 
     async def retrying(self, attempt: Callable[[], Awaitable[T]], *, budget: float | None) -> T:
         """Call ``attempt`` until it succeeds or a non-transient error or budget ends it."""
