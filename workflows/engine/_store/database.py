@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError
@@ -63,8 +64,8 @@ def _causes(error: BaseException | None) -> list[BaseException]:
 
 
 def _transient_cause(error: BaseException) -> bool:
-    if isinstance(error, OSError | ConnectionError):
-        return True
+    if isinstance(error, OSError | ConnectionError | asyncpg.InterfaceError):
+        return True  # asyncpg's InterfaceError: the connection is closed or was lost
     code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
     if isinstance(code, str):
         return code.startswith(_TRANSIENT_SQLSTATES)

@@ -12,6 +12,8 @@ every run makes are instead single statements whose CTEs do the work atomically:
 Arrays passed through ``unnest`` keep the statement text the same whatever the batch
 size, so asyncpg's prepared-statement cache serves them. Lock predicates name the
 primary key (``run_id = ANY(...)``), so the plan is right even before ``ANALYZE``.
+The statements are built with SQLAlchemy, compiled once, and sent on the driver's
+connection: a hot write pays the round trip and little else.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, func, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .schema import NEW_RUN_COLUMNS as RUN_COLUMNS
@@ -45,6 +48,25 @@ EVENT_COLUMNS = (
     "args_digest",
 )
 _NOTIFY_LIMIT = 7900  # PostgreSQL's payload limit is 8000 bytes
+_DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+
+
+class _Compiled:
+    """A statement compiled once for asyncpg: its text and its parameters' order."""
+
+    def __init__(self, stmt: Any) -> None:
+        compiled = stmt.compile(dialect=_DIALECT)
+        self.sql = str(compiled)
+        self._names = list(compiled.positiontup or ())
+        self._fixed = dict(compiled.params)  # the values written into the statement
+
+    async def fetch(self, conn: AsyncConnection, params: dict[str, Any]) -> list[Any]:
+        """Run on the driver's connection; rows are asyncpg records (by column name)."""
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        values = {**self._fixed, **params}
+        rows: list[Any] = await driver.fetch(self.sql, *(values[name] for name in self._names))
+        return rows
 
 
 def _arrays(table: Any, columns: tuple[str, ...], prefix: str) -> list[Any]:
@@ -90,7 +112,7 @@ def _fenced_insert() -> Any:
     return select(live.c.run_id, live.c.lease_epoch, live.c.cancel_requested).add_cte(inserted)
 
 
-FENCED_INSERT = _fenced_insert()
+FENCED_INSERT = _Compiled(_fenced_insert())
 
 
 async def fenced_insert(
@@ -109,8 +131,8 @@ async def fenced_insert(
     for name in EVENT_COLUMNS:
         params[f"e_{name}"] = [row[name] for _, row in rows]
     params["e_epoch"] = [epoch for epoch, _ in rows]
-    result = await conn.execute(FENCED_INSERT, params)
-    return {row.run_id: (row.lease_epoch, bool(row.cancel_requested)) for row in result}
+    live = await FENCED_INSERT.fetch(conn, params)
+    return {row["run_id"]: (row["lease_epoch"], bool(row["cancel_requested"])) for row in live}
 
 
 # -- starts --------------------------------------------------------------------------------
@@ -147,7 +169,7 @@ def _start() -> Any:
     return select(created.c.run_id, announced.label("announced")).add_cte(logged)
 
 
-START = _start()
+START = _Compiled(_start())
 
 
 def can_start(writes: list[Write]) -> bool:
@@ -173,7 +195,7 @@ async def start(conn: AsyncConnection, writes: list[Write]) -> set[str]:
     params: dict[str, Any] = {f"r_{n}": [r[n] for r in new_rows] for n in RUN_COLUMNS}
     params.update({f"e_{n}": [e[n] for e in event_rows] for n in EVENT_COLUMNS})
     params["wake"] = [w.run_id for w in writes if w.wake]
-    return {row.run_id for row in await conn.execute(START, params)}
+    return {row["run_id"] for row in await START.fetch(conn, params)}
 
 
 # -- one fenced write of one run -------------------------------------------------------------
@@ -191,10 +213,10 @@ def can_write_alone(write: Write) -> bool:
     )
 
 
-_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+_STATEMENTS: dict[tuple[Any, ...], _Compiled] = {}
 
 
-def _alone(update_keys: tuple[str, ...], with_events: bool, done: bool) -> Any:
+def _alone(update_keys: tuple[str, ...], with_events: bool, done: bool) -> _Compiled:
     shape = (update_keys, with_events, done)
     if shape in _STATEMENTS:
         return _STATEMENTS[shape]
@@ -229,8 +251,8 @@ def _alone(update_keys: tuple[str, ...], with_events: bool, done: bool) -> Any:
         stmt = stmt.add_cte(changed.cte("changed"))
     if done:
         stmt = stmt.add_columns(func.pg_notify("wf_done", live.c.run_id).label("announced"))
-    _STATEMENTS[shape] = stmt
-    return stmt
+    compiled = _STATEMENTS[shape] = _Compiled(stmt)
+    return compiled
 
 
 async def write_alone(conn: AsyncConnection, write: Write) -> tuple[bool, bool]:
@@ -242,5 +264,5 @@ async def write_alone(conn: AsyncConnection, write: Write) -> tuple[bool, bool]:
         params[f"e_{name}"] = [row[name] for row in write.events]
     for key in keys:
         params[f"u_{key}"] = (write.run_update or {})[key]
-    row = (await conn.execute(stmt, params)).first()
-    return (row is not None, bool(row.cancel_requested) if row is not None else False)
+    rows = await stmt.fetch(conn, params)
+    return (bool(rows), bool(rows[0]["cancel_requested"]) if rows else False)
