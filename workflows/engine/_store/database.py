@@ -25,7 +25,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .._errors import DatabaseUnavailable, EngineError
-from .schema import metadata
+from .schema import metadata, upgrade
 from .sqlite import SqliteWriter
 from .writes import Write, WriteOutcome
 
@@ -147,10 +147,12 @@ class Database:
         return engine
 
     async def create_tables(self, *, budget: float = 60.0) -> None:
-        """Create the engine's tables if they do not exist (retrying up to ``budget`` s)."""
+        """Create the engine's tables if they do not exist, and bring tables made by an
+        earlier version up to date (retrying up to ``budget`` s)."""
 
         async def create(conn: AsyncConnection) -> None:
             await conn.run_sync(metadata.create_all)
+            await conn.run_sync(upgrade)
 
         await self.run_write(create, budget=budget)
 

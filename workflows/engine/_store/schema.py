@@ -6,6 +6,8 @@ compare, and turned into aware datetimes only in the read models.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -17,8 +19,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    inspect,
     text,
 )
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import DDLElement
 
 metadata = MetaData()
 
@@ -151,3 +157,38 @@ hook_payloads = Table(
 Index("wf_hook_payloads_delivery", hook_payloads.c.delivery, unique=True)
 Index("wf_hook_payloads_token", hook_payloads.c.token, hook_payloads.c.id)
 Index("wf_hook_payloads_run", hook_payloads.c.run_id)
+
+
+def upgrade(conn: Connection) -> None:
+    """Add what tables made by an earlier version of the engine lack.
+
+    Columns added since are nullable (an earlier run simply has none of them), and so
+    are added as they are; missing indexes are created.
+    """
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                if not column.nullable:
+                    raise RuntimeError(f"{table.name}.{column.name} cannot be added in place")
+                conn.execute(_AddColumn(table, column))
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+
+
+class _AddColumn(DDLElement):
+    """``ALTER TABLE t ADD COLUMN c`` (SQLAlchemy has no construct of its own for it)."""
+
+    inherit_cache = False
+
+    def __init__(self, table: Table, column: Column[Any]) -> None:
+        self.table = table
+        self.column = column
+
+
+@compiles(_AddColumn)
+def _compile_add_column(element: _AddColumn, compiler: Any, **kw: Any) -> str:
+    table = compiler.preparer.format_table(element.table)
+    column = compiler.get_column_specification(element.column)
+    return f"ALTER TABLE {table} ADD COLUMN {column}"
