@@ -33,6 +33,10 @@ def test_a_process_on_another_host_is_left_to_its_lease() -> None:
     assert not is_gone(ProcessIdentity("elsewhere", here.boot, 1, "1"), here)
 
 
-def test_every_process_of_an_earlier_boot_is_gone() -> None:
+def test_a_process_of_another_boot_or_pid_namespace_is_left_to_its_lease() -> None:
+    # another container on this host, or another machine with the same host name:
+    # its pid says nothing here, even when a process here has that pid
     here = current()
-    assert is_gone(dataclasses.replace(here, boot="an-earlier-boot"), here)
+    elsewhere = dataclasses.replace(here, boot="another-boot/4026531836")
+    assert not is_gone(elsewhere, here)
+    assert not is_gone(dataclasses.replace(elsewhere, pid=2**22 + 1), here)

@@ -34,7 +34,7 @@ from ._errors import (
 from ._journal import Journal
 from ._parking import Parking
 from ._replay import EventType, History, event_row
-from ._run_state import ExecutorHost, Outcome, RunState
+from ._run_state import SUSPECT_AFTER, ExecutorHost, Outcome, RunState
 from ._serialization import dumps, encode_error, loads
 from ._steps import Steps
 from ._store import Write
@@ -64,7 +64,7 @@ class RunExecutor:
             claimed,
             definition,
             cancel=claimed.cancel_requested,
-            suspect=claimed.recoveries > 0,
+            suspect=claimed.recoveries >= SUSPECT_AFTER,
             has_hooks=any(c.type == EventType.HOOK_CREATED for c in history.checkpoints.values()),
         )
         self._parking = Parking(self.state, host)
@@ -195,6 +195,13 @@ class RunExecutor:
             await self._finish("cancelled", error=RunCancelled(self.run_id))
         except Exception as exc:
             await self._finish("failed", error=exc)
+        except BaseExceptionGroup as group:  # a TaskGroup's branch was stopped by us
+            if group.subgroup((_LeaseLost, DatabaseUnavailable)) is not None:
+                log.info("run %s stopped on this worker", self.run_id)
+            elif group.subgroup(_CancelSignal) is not None:
+                await self._finish("cancelled", error=RunCancelled(self.run_id))
+            else:
+                raise
         else:
             await self._finish("completed", result=result)
 
@@ -206,6 +213,7 @@ class RunExecutor:
             return await call
         try:
             async with asyncio.timeout(claimed.deadline - self._host.clock.time()) as scope:
+                self.state.deadline_scope = scope
                 return await call
         except TimeoutError:
             if scope.expired():
@@ -271,7 +279,6 @@ class RunExecutor:
                 f"({type(exc).__name__}: {exc}); it was marked failed instead"
             )
             write, outcome = self._finish_write("failed", now, None, failure)
-            write.work = None  # keep the fallback to the plainest statements
             try:
                 await self._journal.commit(write, shielded=True)
             except Exception:

@@ -202,21 +202,19 @@ class Journal:
         race's losing branch), make that the call's checkpoint.
 
         Cancellations by the engine (unload, worker stop, lost lease) and by the run's
-        own deadline are not recorded: replay runs those calls again. A write of the
+        own deadline are not recorded: replay runs those calls again. Nor is a
+        ``CancelledError`` that nothing asked for (a step's body raised it). A write of the
         call may still be in flight (a probe that took a payload, a step's result):
         this write is queued after it, replaces its checkpoint, and ``gives_back`` a
         payload the call took, for the wait that is live now.
         """
-        state = self._state
-        if state.interrupted:
-            return
-        deadline = state.claimed.deadline
-        if deadline is not None and self.now() >= deadline:
-            return
+        task = asyncio.current_task()
+        if self._state.interrupted or task is None or not task.cancelling():
+            return  # the engine's doing, or a CancelledError a step raised of itself
         row = self.event(position, EventType.CALL_CANCELLED, name)
 
         async def cancel(conn: AsyncConnection) -> None:
-            await event_queries.replace_checkpoint(conn, row)
+            await event_queries.replace_checkpoint(conn, row, f"c{self._state.epoch}")
             if gives_back:
                 await hook_queries.give_back(conn, self.run_id, position)
 

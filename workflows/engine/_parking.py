@@ -69,11 +69,14 @@ class Parking:
         event = self._wakeup
         if poll:  # from its first look on, what a probe takes must not be stranded
             state.probing.add(position)
+        self.busy(1)  # not parked yet: an unload now would not know this call's deadline
         try:
             found = await probe()
         except BaseException:
             state.probing.discard(position)
             raise
+        finally:
+            self.busy(-1)
         if found is not None:
             state.probing.discard(position)
             return found
@@ -96,13 +99,23 @@ class Parking:
             state.probing.discard(position)
             self._changed()
 
-    async def until(self, position: int, deadline: float | None) -> None:
-        """Park until ``deadline`` (``None``: until cancelled)."""
+    async def until(self, position: int, deadline: float) -> None:
+        """Park until ``deadline``."""
 
         async def never() -> None:
             return None
 
         await self.wait_for(position, deadline, never, poll=False)
+
+    async def cancelled_again(self) -> None:
+        """Replay of a call the workflow cancelled: wait until the workflow cancels it
+        again. The run stays busy meanwhile: what cancels it may be a plain asyncio
+        timer (``asyncio.wait_for``), which an unload would lose."""
+        self.busy(1)
+        try:
+            await asyncio.get_running_loop().create_future()
+        finally:
+            self.busy(-1)
 
     def _changed(self) -> None:
         state = self._state

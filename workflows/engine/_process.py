@@ -3,7 +3,10 @@
 A lease records the host, boot and process of its worker, so that a worker on the same
 host can tell at once that the holder is gone (killed, crashed, restarted) instead of
 waiting for the lease to expire. A pid alone is not enough: it may have been reused by
-an unrelated process, so the process's start time is recorded and compared too.
+an unrelated process, so the process's start time is recorded and compared too. And a
+pid means something only within one kernel boot and one pid namespace (containers have
+their own): ``boot`` records both, and a process recorded under another one is never
+judged from here (its lease decides).
 """
 
 from __future__ import annotations
@@ -25,10 +28,13 @@ class ProcessIdentity:
 
 
 def _boot_id() -> str:
+    """This kernel boot and this pid namespace, or "" where they cannot be told."""
     try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.stat("/proc/self/ns/pid").st_ino
     except OSError:
         return ""
+    return f"{boot}/{namespace}"
 
 
 def _stat(pid: int) -> tuple[str, str] | None:
@@ -55,12 +61,8 @@ def is_gone(process: ProcessIdentity, here: ProcessIdentity) -> bool:
     Never true for a live process. Where that cannot be told safely (another host, no
     ``/proc``), the answer is False and the lease decides.
     """
-    if process.host != here.host:
-        return False
-    if process.boot and here.boot and process.boot != here.boot:
-        return True  # the host rebooted since: every process of then is gone
-    if process.boot != here.boot:
-        return False
+    if process.host != here.host or not here.boot or process.boot != here.boot:
+        return False  # another machine, boot or container: its pids mean nothing here
     try:
         os.kill(process.pid, 0)
     except ProcessLookupError:

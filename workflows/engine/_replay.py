@@ -16,6 +16,7 @@ replay refuses to hand a stored outcome to a call with other arguments.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -71,7 +72,8 @@ def args_digest(*args: Any) -> str | None:
         encoded = dumps(list(args), "arguments")
     except (TypeError, ValueError, RecursionError):  # SerializationError is a TypeError
         return None
-    return hashlib.blake2b(encoded.encode(), digest_size=8).hexdigest()
+    canonical = json.dumps(json.loads(encoded), sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(canonical.encode(), digest_size=8).hexdigest()
 
 
 def event_row(

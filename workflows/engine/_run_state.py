@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from ._store.leases import Claimed
 
 
+#: recoveries after which a run is a suspect: run alone among suspects until it shows
+#: it is harmless (the first recovery is almost always a plain restart)
+SUSPECT_AFTER = 2
+
+
 @dataclass(frozen=True)
 class Outcome:
     """How a run ended, as stored: its status and its result or error (JSON text)."""
@@ -79,6 +84,8 @@ class RunState:
     has_hooks: bool = False
     #: the task running the workflow function
     task: asyncio.Task[Any] | None = None
+    #: the run's deadline, as an asyncio timeout around the workflow function
+    deadline_scope: asyncio.Timeout | None = None
     #: durable calls in flight (steps executing, writes not yet committed)
     inflight: int = 0
     #: parked calls by position, with their deadlines
@@ -110,5 +117,6 @@ class RunState:
     @property
     def interrupted(self) -> bool:
         """A cancellation now comes from the engine (unload, lost lease, worker stop,
-        the run ending), not from the workflow's own code."""
-        return self.lost or self.unloading or self.stopping or self.ending
+        the run ending, the run's deadline), not from the workflow's own code."""
+        expired = self.deadline_scope is not None and self.deadline_scope.expired()
+        return self.lost or self.unloading or self.stopping or self.ending or expired

@@ -45,7 +45,7 @@ class Steps:
         position, recorded = journal.next(definition.name, digest)
         if recorded is not None:
             if recorded.cancelled:
-                await self._parking.until(position, None)  # until cancelled again
+                await self._parking.cancelled_again()
             return replay(recorded)
         try:
             return await self._attempts(definition, position, digest, args, kwargs)
@@ -104,6 +104,11 @@ class Steps:
             return None, value
         except Exception as exc:
             return exc, None
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # we were cancelled
+            return exc, None  # the body raised it of itself: a failed attempt
         finally:
             unbind(token)
             self._parking.busy(-1)

@@ -52,7 +52,7 @@ class Waits:
         workflow cancels is recorded as cancelled."""
         position, recorded = self._journal.next(name, digest)
         if recorded is not None and recorded.cancelled:
-            await self._parking.until(position, None)  # until cancelled again
+            await self._parking.cancelled_again()
         try:
             return await live(position, recorded)
         except asyncio.CancelledError:
@@ -74,7 +74,6 @@ class Waits:
                     EventType.SLEEP_SCHEDULED,
                     _replay.SLEEP,
                     wake_at=deadline,
-                    args_digest=digest,
                 )
                 await journal.append(row)
             if deadline > journal.now():
@@ -83,8 +82,9 @@ class Waits:
                 journal.event(position, EventType.SLEEP_FIRED, _replay.SLEEP, suffix=".fired")
             )
 
-        digest = _replay.args_digest(seconds)
-        await self._call(_replay.SLEEP, digest, live)
+        # not digested: the deadline is stored, and a duration computed from the clock
+        # (``sleep(until - time.time())``) differs on every replay
+        await self._call(_replay.SLEEP, None, live)
 
     async def create_hook(self, token: str | None) -> str:
         async def live(position: int, recorded: _replay.Checkpoint | None) -> str:

@@ -26,7 +26,7 @@ from . import _process
 from ._errors import WorkflowNotRegistered
 from ._executor import RunExecutor
 from ._replay import History
-from ._run_state import Outcome
+from ._run_state import SUSPECT_AFTER, Outcome
 from ._store import Write
 from ._store import events as event_queries
 from ._store import leases as lease_queries
@@ -247,9 +247,11 @@ class Runner:
             self._due = await self.db.run_read(lease_queries.next_wake, budget=None)
             if self._due is not None:
                 wait = self._due - self.clock.time()
-                # a due time we could not claim (our own lapsed lease, a suspect while
-                # ours runs) must not make us spin
-                timeout = max(0.0 if wait > 0 or claimed else 0.05, min(timeout, wait))
+                if wait > 0 or claimed:
+                    timeout = max(0.0, min(timeout, wait))
+                # else: due, yet nothing to claim (our own lapsed lease until renewed,
+                # a suspect while ours runs): look again in a poll interval, or when
+                # told (the suspect cleared)
         await self.clock.wait(self._claim_now, timeout)
 
     async def _claim(self, free: int) -> list[Claimed]:
@@ -275,7 +277,7 @@ class Runner:
 
         claimed = await self.db.run_write(claim, budget=None)
         for item in claimed:
-            if item.recoveries > 0:
+            if item.recoveries >= SUSPECT_AFTER:
                 self._suspect = item.run_id
         return claimed
 
@@ -356,7 +358,7 @@ class Runner:
         self._executors[run_id] = executor
         try:
             await executor.execute()
-        except Exception:  # one run's trouble must not take the worker down
+        except (Exception, BaseExceptionGroup):  # one run's trouble must not stop the worker
             log.exception("run %s stopped on an engine error", run_id, extra={"run_id": run_id})
         finally:
             if self._executors.get(run_id) is executor:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -37,6 +37,7 @@ T = TypeVar("T")
 _TRANSIENT_SQLSTATES = ("08", "40001", "40P01", "57P", "55P03", "53300")
 # SQLite's primary result codes for a database held by another connection.
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+_SCHEMA_LOCK = 0x77665F736368656D  # an advisory lock key: "wf_schem"
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -64,6 +65,8 @@ def _causes(error: BaseException | None) -> list[BaseException]:
 
 
 def _transient_cause(error: BaseException) -> bool:
+    if isinstance(error, asyncpg.exceptions.DataError):
+        return False  # a value the driver cannot send: a retry sends it again
     if isinstance(error, OSError | ConnectionError | asyncpg.InterfaceError):
         return True  # asyncpg's InterfaceError: the connection is closed or was lost
     code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
@@ -151,6 +154,8 @@ class Database:
         earlier version up to date (retrying up to ``budget`` s)."""
 
         async def create(conn: AsyncConnection) -> None:
+            if self.dialect == "postgresql":  # processes opening at once take turns
+                await conn.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
             await conn.run_sync(metadata.create_all)
             await conn.run_sync(upgrade)
 
@@ -238,16 +243,18 @@ class Database:
                 try:
                     return await work(self._held)
                 except BaseException:
-                    await self._drop_held()
+                    await self._drop_held(invalidate=True)
                     raise
 
         return await self.retrying(attempt, budget=budget)
 
-    async def _drop_held(self) -> None:
+    async def _drop_held(self, *, invalidate: bool = False) -> None:
+        """Let go of the held connection; after a failure it may be dead: then it is
+        discarded, never returned to the pool (the next statement opens a fresh one)."""
         held, self._held = self._held, None
         if held is not None:
             with contextlib.suppress(Exception):
-                await held.close()
+                await (held.invalidate() if invalidate else held.close())
 
     async def retrying(self, attempt: Callable[[], Awaitable[T]], *, budget: float | None) -> T:
         """Call ``attempt`` until it succeeds or a non-transient error or budget ends it."""

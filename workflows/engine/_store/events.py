@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .dialect import upsert
 from .schema import events
 
 _REPLAY = (
@@ -47,7 +46,12 @@ async def has_checkpoint_at(conn: AsyncConnection, run_id: str, positions: Seque
     return bool((await conn.execute(stmt)).scalar())
 
 
-async def replace_checkpoint(conn: AsyncConnection, row: dict[str, Any]) -> None:
-    """Make ``row`` the checkpoint at its key, replacing one already there."""
-    changed = {name: value for name, value in row.items() if name not in ("run_id", "key")}
-    await conn.execute(upsert(conn.dialect.name, events, ("run_id", "key"), changed), [row])
+async def replace_checkpoint(conn: AsyncConnection, row: dict[str, Any], suffix: str) -> None:
+    """Make ``row`` the checkpoint at its key; one already there is kept in the history
+    under ``key~suffix`` (no longer read by replay), so ``row`` is the newest event."""
+    await conn.execute(
+        update(events)
+        .where(events.c.run_id == row["run_id"], events.c.key == row["key"])
+        .values(key=events.c.key + "~" + suffix, checkpoint=False)
+    )
+    await conn.execute(insert(events), [row])

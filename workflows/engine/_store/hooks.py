@@ -60,14 +60,20 @@ async def end_wait(conn: AsyncConnection, run_id: str, position: int) -> None:
 
 async def add_payload(
     conn: AsyncConnection, token: str, run_id: str, payload: str, now: float, delivery: str
-) -> int:
-    """Buffer a payload for ``token``; returns its sequence number."""
-    stmt = (
-        hook_payloads.insert()
-        .values(token=token, run_id=run_id, payload=payload, created_at=now, delivery=delivery)
-        .returning(hook_payloads.c.id)
+) -> bool:
+    """Buffer a payload for ``token``; False if this delivery was buffered already (a
+    concurrent repeat of it committed first)."""
+    stmt = insert_ignoring_conflicts(conn.dialect.name, hook_payloads, "delivery").returning(
+        hook_payloads.c.id
     )
-    return int((await conn.execute(stmt)).scalar_one())
+    row = {
+        "token": token,
+        "run_id": run_id,
+        "payload": payload,
+        "created_at": now,
+        "delivery": delivery,
+    }
+    return (await conn.execute(stmt, [row])).first() is not None
 
 
 async def delivered_to(conn: AsyncConnection, delivery: str) -> str | None:

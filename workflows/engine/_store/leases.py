@@ -68,11 +68,13 @@ async def claim(
 ) -> list[Claimed]:
     """Claim up to ``limit`` runs: those with expired leases first, then due ones.
 
-    A run whose lease expired was held by a worker that died or stalled: it may be the
-    run that killed it. At most ``suspects`` such runs are taken (the worker runs one
-    suspect at a time, so that a run that kills its worker takes no healthy run down
-    with it), and never one of the ``known`` runs this worker still executes (a
-    worker that stalled past its lease keeps its one execution; fencing decides).
+    A run whose lease expired was held by a worker that died or stalled. The first
+    time, that is almost always a restart: such runs are taken like any other. A run
+    recovered again without progress in between may be the one that kills its worker:
+    at most ``suspects`` of those are taken (the worker runs one suspect at a time, so
+    that a run that kills its worker takes no healthy run down with it). Never one of
+    the ``known`` runs this worker still executes (a worker that stalled past its
+    lease keeps its one execution; fencing decides).
 
     With ``repeat`` (this claim is being retried, same ``now``): if the earlier attempt
     committed but its acknowledgement was lost, the runs it took (this worker's, with
@@ -83,18 +85,10 @@ async def claim(
         again = await _taken_already(conn, worker=worker, now=now, known=known)
         if again:
             return again
-    rows: list[Any] = []
-    if suspects > 0:
-        expired = (
-            select(*_CLAIM_COLUMNS)
-            .where(runs.c.status == "running", runs.c.lease_expires_at < now)
-            .order_by(runs.c.lease_expires_at)
-            .limit(min(limit, suspects))
-            .with_for_update(skip_locked=True)
-        )
-        if known:
-            expired = expired.where(runs.c.run_id.not_in(list(known)))
-        rows.extend((await conn.execute(expired)).all())
+    rows = await _expired(conn, now, limit, again=False, known=known)
+    if suspects > 0 and len(rows) < limit:
+        more = min(suspects, limit - len(rows))
+        rows += await _expired(conn, now, more, again=True, known=known)
     if len(rows) < limit:
         due = (
             select(*_CLAIM_COLUMNS)
@@ -127,6 +121,23 @@ async def claim(
         )
         for r in taken
     ]
+
+
+async def _expired(
+    conn: AsyncConnection, now: float, limit: int, *, again: bool, known: Collection[str]
+) -> list[Any]:
+    """Runs whose leases expired, recovered before (``again``) or not, locked."""
+    stmt = (
+        select(*_CLAIM_COLUMNS)
+        .where(runs.c.status == "running", runs.c.lease_expires_at < now)
+        .where((runs.c.recoveries > 0) if again else (runs.c.recoveries == 0))
+        .order_by(runs.c.lease_expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if known:
+        stmt = stmt.where(runs.c.run_id.not_in(list(known)))
+    return list((await conn.execute(stmt)).all())
 
 
 async def _taken_already(

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .._errors import InvalidRunState, RunCancelled, RunNotFound
@@ -286,12 +286,19 @@ async def retry(conn: AsyncConnection, run_id: str, now: float, suffix: str) -> 
         if last is not None:
             failures.append(last)
             keys += [f"p{last.position}", f"p{last.position}.wait"]
-    if failures:
-        first = min(r.id for r in failures)
-        cancelled = select(events.c.position).where(
-            live, events.c.type == EventType.CALL_CANCELLED.value, events.c.id > first
-        )
-        positions |= set((await conn.execute(cancelled)).scalars())
+    # calls cancelled as the run wound down (a TaskGroup's siblings, say): after its
+    # last progress; a cancel followed by progress was the workflow's own doing
+    progress = select(func.max(events.c.id)).where(
+        live,
+        events.c.checkpoint.is_(True),
+        events.c.failed.is_(False),
+        events.c.type != EventType.CALL_CANCELLED.value,
+    )
+    last_progress = (await conn.execute(progress)).scalar() or 0
+    cancelled = select(events.c.position).where(
+        live, events.c.type == EventType.CALL_CANCELLED.value, events.c.id > last_progress
+    )
+    positions |= set((await conn.execute(cancelled)).scalars())
     superseded = live & (events.c.position.in_(sorted(positions)) | events.c.key.in_(keys))
     await conn.execute(
         update(events).where(superseded).values(key=events.c.key + "~" + suffix, checkpoint=False)
@@ -343,8 +350,9 @@ async def deliver(
     received = event_row(
         row.run_id, key, EventType.HOOK_RECEIVED, now, data=json.dumps({"token": token})
     )
+    if not await hook_queries.add_payload(conn, token, row.run_id, payload, now, key):
+        return await hook_queries.delivered_to(conn, key)  # a concurrent repeat won
     await append_event(conn, received)
-    await hook_queries.add_payload(conn, token, row.run_id, payload, now, key)
     await wake(conn, row.run_id, now)
     return str(row.run_id)
 
