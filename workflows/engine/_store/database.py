@@ -69,6 +69,8 @@ def _transient_cause(error: BaseException) -> bool:
         return False  # a value the driver cannot send: a retry sends it again
     if isinstance(error, OSError | ConnectionError | asyncpg.InterfaceError):
         return True  # asyncpg's InterfaceError: the connection is closed or was lost
+    if isinstance(error, asyncpg.exceptions.InternalClientError):
+        return True  # its protocol state is confused (a backend killed mid-statement)
     code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
     if isinstance(code, str):
         return code.startswith(_TRANSIENT_SQLSTATES)
