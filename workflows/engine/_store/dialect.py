@@ -15,7 +15,7 @@ def insert_ignoring_conflicts(dialect: str, table: Table, *keys: str) -> Any:
     return module.insert(table).on_conflict_do_nothing(index_elements=list(keys))
 
 
-_NOTIFY_LIMIT = 7900  # PostgreSQL's payload limit is 8000 bytes
+NOTIFY_LIMIT = 7900  # PostgreSQL's payload limit is 8000 bytes
 
 
 async def notify(conn: AsyncConnection, channel: str, payload: str) -> None:
@@ -26,7 +26,7 @@ async def notify(conn: AsyncConnection, channel: str, payload: str) -> None:
     """
     if conn.dialect.name != "postgresql":
         return
-    for chunk in _chunks(payload.split(","), _NOTIFY_LIMIT):
+    for chunk in _chunks(payload.split(","), NOTIFY_LIMIT):
         await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": chunk})
 
 

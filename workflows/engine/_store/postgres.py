@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .dialect import NOTIFY_LIMIT
 from .schema import NEW_RUN_COLUMNS as RUN_COLUMNS
 from .schema import events, runs
 
@@ -47,7 +48,6 @@ EVENT_COLUMNS = (
     "data",
     "args_digest",
 )
-_NOTIFY_LIMIT = 7900  # PostgreSQL's payload limit is 8000 bytes
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 
 
@@ -184,7 +184,7 @@ def can_start(writes: list[Write]) -> bool:
             and w.wake in ((), (w.run_id,))
             for w in writes
         )
-        and sum(len(w.run_id) + 1 for w in writes if w.wake) <= _NOTIFY_LIMIT
+        and sum(len(w.run_id) + 1 for w in writes if w.wake) <= NOTIFY_LIMIT
     )
 
 
