@@ -10,7 +10,12 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
+
+from bot.simulator.cli import add_simulator
+
+if TYPE_CHECKING:
+    from feedback.settings import Settings
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -169,12 +174,220 @@ def add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.set_defaults(handler=handler)
 
 
+def _add_database_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url", default=None, help="default: $DATABASE_URL (settings and .env)"
+    )
+
+
+def _domain_command(name: str, run: Handler) -> Handler:
+    """Run a domain command: its errors become one line on stderr and an exit status.
+
+    1: the file or the database failed (bad rows, unreadable file, unreachable server);
+    2: the configuration is wrong (a setting, the schema's revision, the embedder).
+    """
+
+    async def handler(args: argparse.Namespace) -> int:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from agents.errors import AgentsError, EmbedderConfigError
+        from feedback.errors import ConfigurationError, ImportFileError
+
+        try:
+            return await run(args)
+        except (ConfigurationError, EmbedderConfigError) as exc:
+            print(f"feedback-bot {name}: error: {exc}", file=sys.stderr)
+            return 2
+        except (ImportFileError, AgentsError, OSError) as exc:
+            print(f"feedback-bot {name}: error: {exc}", file=sys.stderr)
+            return 1
+        except SQLAlchemyError as exc:
+            print(f"feedback-bot {name}: database error: {exc}", file=sys.stderr)
+            return 1
+
+    return handler
+
+
+def _domain_settings(args: argparse.Namespace) -> Settings:
+    from feedback.settings import load_settings
+
+    if args.database_url:
+        return load_settings(database_url=args.database_url)
+    return load_settings()
+
+
+def add_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("db", help="the domain database's tables")
+    commands = parser.add_subparsers(dest="db_command", required=True)
+    upgrade = commands.add_parser(
+        "upgrade", help="create or migrate the domain tables to the newest revision"
+    )
+    _add_database_url(upgrade)
+
+    async def run(args: argparse.Namespace) -> int:
+        from feedback import migrate
+
+        url = _domain_settings(args).database_url
+        before = await migrate.current(url)
+        await migrate.upgrade(url)
+        after = await migrate.current(url)
+        if before == after:
+            print(f"the feedback tables are up to date (revision {after})")
+        elif before is None:
+            print(f"created the feedback tables (revision {after})")
+        else:
+            print(f"upgraded the feedback tables from revision {before} to {after}")
+        return 0
+
+    upgrade.set_defaults(handler=_domain_command("db upgrade", run))
+
+
+def _add_import(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], noun: str, what: str, columns: str
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(noun, help=what)
+    commands = parser.add_subparsers(dest=f"{noun}_command", required=True)
+    command = commands.add_parser(
+        "import",
+        help=f"create or update {noun} from a CSV file",
+        description=f"Create or update {noun} from a CSV file (UTF-8, a header line naming\n"
+        f"the columns: {columns}). Re-importing updates in place. A bad row\n"
+        f"imports nothing: every bad row is listed with its line number. Run\n"
+        f"`feedback-bot db upgrade` once first.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument("file", metavar="FILE.csv")
+    _add_database_url(command)
+    return command
+
+
+def add_accounts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    command = _add_import(
+        sub,
+        "accounts",
+        "customer accounts",
+        "name, arr, tier, crm_id, owner_email, domain,\nchannels",
+    )
+
+    async def run(args: argparse.Namespace) -> int:
+        from feedback import imports, migrate
+        from feedback.database import Database
+
+        url = _domain_settings(args).database_url
+        await migrate.ensure_current(url)
+        async with Database(url) as db:
+            print(await imports.import_accounts(db, args.file))
+        return 0
+
+    command.set_defaults(handler=_domain_command("accounts import", run))
+
+
+def add_areas(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    command = _add_import(sub, "areas", "product areas", "name, slug, description, channel")
+
+    async def run(args: argparse.Namespace) -> int:
+        from feedback import imports, migrate
+        from feedback.database import Database
+
+        url = _domain_settings(args).database_url
+        await migrate.ensure_current(url)
+        async with Database(url) as db:
+            print(await imports.import_areas(db, args.file))
+        return 0
+
+    command.set_defaults(handler=_domain_command("areas import", run))
+
+
+def add_requests(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    command = _add_import(
+        sub, "requests", "feature requests", "title, description, status, areas,\ncreator_email"
+    )
+    command.add_argument(
+        "--embedder",
+        choices=("local", "openai"),
+        default=None,
+        help="embeds the requests for matching (default: $FEEDBACK_EMBEDDER, else local)",
+    )
+
+    async def run(args: argparse.Namespace) -> int:
+        from agents import get_embedder
+        from feedback import imports, migrate
+        from feedback.database import Database
+
+        settings = _domain_settings(args)
+        await migrate.ensure_current(settings.database_url)
+        name = args.embedder or settings.embedder
+        options: dict[str, Any] = {}
+        if name == "openai":
+            options = {
+                "api_key": settings.openai_api_key.get_secret_value() or None,
+                "base_url": settings.openai_base_url,
+                "model": settings.openai_embedding_model,
+            }
+        embedder = get_embedder(name, **options)
+        try:
+            async with Database(settings.database_url) as db:
+                result = await imports.import_requests(
+                    db, args.file, embedder, progress=ProgressBar("embedding requests")
+                )
+        finally:
+            aclose = getattr(embedder, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        print(result)
+        return 0
+
+    command.set_defaults(handler=_domain_command("requests import", run))
+
+
+class ProgressBar:
+    """A carriage-return progress bar on stderr; ``tqdm`` would be a dependency for this.
+
+    On a terminal it redraws at each call; elsewhere (logs, pipes) it prints the end only.
+    """
+
+    def __init__(self, label: str, *, width: int = 30, stream: TextIO | None = None) -> None:
+        self.label, self.width = label, width
+        self.stream = stream if stream is not None else sys.stderr
+
+    def __call__(self, done: int, total: int) -> None:
+        if done < total and not self.stream.isatty():
+            return
+        filled = self.width * done // total if total else self.width
+        bar = "#" * filled + "." * (self.width - filled)
+        end = "\n" if done >= total else ""
+        self.stream.write(f"\r{self.label} [{bar}] {done}/{total}{end}")
+        self.stream.flush()
+
+
+def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "worker", help="run the product's workflows (filing, matching, approvals)"
+    )
+    parser.add_argument("--concurrency", type=int, default=32, help="runs at once (default 32)")
+    _add_database_url(parser)
+
+    async def run(args: argparse.Namespace) -> int:
+        from bot.worker import run_worker
+
+        await run_worker(_domain_settings(args), concurrency=args.concurrency)
+        return 0
+
+    parser.set_defaults(handler=_domain_command("worker", run))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="feedback-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_demo(sub)
     add_eval_matching(sub)
     add_calibrate(sub)
+    add_db(sub)
+    add_accounts(sub)
+    add_areas(sub)
+    add_requests(sub)
+    add_simulator(sub)
+    add_worker(sub)
     return parser
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from feedback import migrate
+from feedback.database import Database
 from tests import databases
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -46,6 +48,21 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("postgres_database")
     asyncio.run(databases.truncate_all(url))
     return url
+
+
+@pytest.fixture
+async def domain_db(db_url: str) -> AsyncIterator[Database]:
+    """A :class:`feedback.database.Database` on ``db_url``, migrated to the newest revision.
+
+    On PostgreSQL the database is reused across tests (emptied, its revision kept), so
+    the upgrade is then a no-op.
+    """
+    await migrate.upgrade(db_url)
+    db = Database(db_url)
+    try:
+        yield db
+    finally:
+        await db.close()
 
 
 @pytest.fixture

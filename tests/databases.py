@@ -162,14 +162,19 @@ async def drop_database(admin_url: str, name: str) -> None:
         await conn.close()
 
 
+KEEP_TABLES = frozenset({"alembic_version"})
+"""Tables ``truncate_all`` leaves alone: the migrated schema stays at its revision."""
+
+
 async def truncate_all(url: str) -> None:
-    """Empty every table of the database (between tests)."""
+    """Empty every table of the database (between tests), except ``KEEP_TABLES``."""
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     conn = await asyncpg.connect(dsn)
     try:
         names = [
             r["tablename"]
             for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            if r["tablename"] not in KEEP_TABLES
         ]
         if names:
             tables = ", ".join(map(_identifier, names))

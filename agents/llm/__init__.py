@@ -4,7 +4,8 @@ Every task is one async function taking ``llm: LLMClient | None``; with ``None``
 when the LLM fails (bad key, retries exhausted, invalid answer even after a repair),
 the offline version runs and the result says ``source="fallback"``:
 
-- :func:`extract_feedback`: summary, pain, account, severity of a Slack thread;
+- :func:`extract_feedback`: the customer's distinct asks in a Slack thread (each with
+  summary, pain, quote and severity) and the account it names;
 - :func:`draft_request`: title, description and product area of a new request;
 - :func:`compose_dm`: confirmation, reminder and shipped DMs;
 - :func:`area_insights`: up to four report sections for a product area;
@@ -38,7 +39,13 @@ from agents.llm.draft import (
     fallback_draft,
     nearest_area,
 )
-from agents.llm.extract import Extraction, ThreadMessage, extract_feedback, fallback_extraction
+from agents.llm.extract import (
+    ExtractedItem,
+    Extraction,
+    ThreadMessage,
+    extract_feedback,
+    fallback_extraction,
+)
 from agents.llm.insights import (
     AccountInfo,
     AreaInsights,
@@ -58,6 +65,7 @@ __all__ = [
     "Digest",
     "DigestItem",
     "DirectMessage",
+    "ExtractedItem",
     "Extraction",
     "FeedbackLinked",
     "InsightSection",

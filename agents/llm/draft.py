@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.embedders import Embedder
 from agents.llm.client import LLMClient, with_fallback
-from agents.llm.extract import Extraction
+from agents.llm.extract import ExtractedItem
 from agents.llm.prompts import DRAFT_SYSTEM
 from agents.llm.text import clean_slack_text, clip, extractive_summary, sentences
 from agents.llm.vectors import embed_texts, nearest
@@ -77,7 +77,7 @@ class _Answer(BaseModel):
 
 
 async def draft_request(
-    feedback: str | Extraction,
+    feedback: str | ExtractedItem,
     *,
     areas: Sequence[ProductArea],
     llm: LLMClient | None,
@@ -86,7 +86,7 @@ async def draft_request(
     """Draft a new request from feedback, choosing its product area from ``areas``.
 
     Args:
-        feedback: The feedback text, or its extraction (summary and pain are used).
+        feedback: The feedback text, or one extracted item (its summary and pain).
         areas: The product areas to choose from.
         llm: The LLM client, or ``None`` to draft offline.
         embedder: Used by the fallback to pick the nearest area: pass the app's;
@@ -123,7 +123,7 @@ async def draft_request(
 
 
 async def fallback_draft(
-    feedback: str | Extraction,
+    feedback: str | ExtractedItem,
     *,
     areas: Sequence[ProductArea],
     embedder: Embedder | None = None,
@@ -131,7 +131,7 @@ async def fallback_draft(
     """Draft offline: title from the summary's first sentence, nearest area by embedding.
 
     Args:
-        feedback: The feedback text, or its extraction.
+        feedback: The feedback text, or one extracted item.
         areas: The product areas to choose from.
         embedder: Embeds feedback and areas: pass the app's; ``None`` means the offline
             local model (``get_embedder("local")``, built once).
@@ -193,8 +193,8 @@ def title_from(text: str) -> str:
     return title[0].upper() + title[1:]
 
 
-def _parts(feedback: str | Extraction) -> tuple[str, str]:
-    if isinstance(feedback, Extraction):
+def _parts(feedback: str | ExtractedItem) -> tuple[str, str]:
+    if isinstance(feedback, ExtractedItem):
         return feedback.summary, feedback.pain
     text = clip(clean_slack_text(feedback), MAX_FEEDBACK_CHARS)
     return extractive_summary([text], limit=500), text

@@ -50,18 +50,28 @@ def _system(instructions: str) -> str:
 
 EXTRACT_SYSTEM = _system(
     """
-You read Slack conversations in which a colleague shares feedback from a customer, and
-extract the feedback signal for a product team.
-- summary: one or two sentences on what the customer asked for or struggled with.
-- pain_description: a clear, specific description of the underlying problem or missing
-  capability, precise enough to tell it apart from similar requests; no vague language.
+You read a Slack conversation from a customer channel and extract the customer's
+feedback for a product team. Each message has a role: "customer" is the voice being
+filed; "colleague" is a teammate of ours, whose words are context only.
+- items: one item per distinct ask (a feature request, a bug, a problem) the customer
+  makes, in order, at most 5. Split a message that carries several distinct asks ("X,
+  and also Y", numbered or bulleted lists, "another thing", "unrelated") into separate
+  items; keep one item when later messages only add detail or urgency to the same ask.
+  Leave out chatter: greetings, thanks, acknowledgements, praise, scheduling, status
+  notes, "no action needed". Never make an item from a colleague's words. Return an
+  empty list when the customer asks for nothing.
+  - summary: one sentence on what the customer asks for, without greetings or filler.
+  - pain_description: the underlying problem or missing capability, specific enough to
+    tell it apart from similar requests; use the customer's words where possible.
+  - quote: the customer's own words for this ask only, copied verbatim, without
+    greetings, thanks or filler.
+  - severity: "high" if it blocks the customer, risks revenue or churn, or loses data;
+    "medium" for real friction with a workaround; "low" for nice-to-haves.
+- account: the customer account the conversation names. When known_accounts is given,
+  answer with one of those names exactly as written, or null if none is named.
+  Otherwise give the company name mentioned, or null.
 - is_customer_specific: true when the feedback is tied to one customer's setup or deal,
   false when it is general product feedback.
-- account: the customer account the conversation is about. When known_accounts is
-  given, answer with one of those names exactly as written, or null if none fits.
-  Otherwise give the company name mentioned, or null.
-- severity: "high" if it blocks the customer, risks revenue or churn, or loses data;
-  "medium" for real friction with a workaround; "low" for nice-to-haves.
 """
 )
 

@@ -32,7 +32,11 @@ _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _CHANNEL = re.compile(r"<#C[A-Z0-9]+(?:\|([^>]*))?>")
 _SPECIAL = re.compile(r"<!(\w+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>\s]+)(?:\|([^>]*))?>")
+_NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_NUMBER_EMOJI = re.compile(rf":({'|'.join(_NUMBERS)}|keycap_ten):")
 _EMOJI = re.compile(r":(?:[a-z][a-z0-9_+\-']*|[+-]1):(?::skin-tone-\d:)?")
+_EMOJI_BULLET = re.compile(r"^([ \t]*):[a-z0-9_+\-']+:[ \t]*(?=\S)", re.MULTILINE)
+_BULLET = re.compile(r"^([ \t]*)[*•◦▪]\s+(?=\S)", re.MULTILINE)
 _FORMATTING = re.compile(r"(?<!\w)[*_~`]+|[*_~`]+(?!\w)")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^a-z\s])|\n+")
@@ -97,6 +101,9 @@ _HIGH_CUES = (
     "escalat",
     "data loss",
     "losing data",
+    "lost data",
+    "loses data",
+    "silently drop",
     "security risk",
     "vulnerab",
     "renewal",
@@ -123,6 +130,15 @@ _MEDIUM_CUES = (
     "not working",
     "painful",
     "confusing",
+    "crash",
+    "drops",
+    "dropped",
+    "duplicat",
+    "missing",
+    "wrong",
+    "incorrect",
+    "times out",
+    "timing out",
 )
 _CHATTER = re.compile(r"^(?:\+1|thanks?( you)?|ty|ok(ay)?|cc\b|lgtm|same here)\W*", re.I)
 
@@ -131,8 +147,10 @@ def clean_slack_text(text: str) -> str:
     """Turn Slack mrkdwn into plain text.
 
     Mentions become ``@name`` (or ``@someone``), ``<url|label>`` becomes ``label``,
-    ``<url>`` the URL, ``<#C1|general>`` ``#general``; emoji codes, bold/italic/strike
-    markers and HTML entities are removed or decoded, and spaces are collapsed.
+    ``<url>`` the URL, ``<#C1|general>`` ``#general``; a ``* item`` line becomes
+    ``• item``, ``:one:`` ``1.``, and emoji leading two or more lines bullets; other emoji
+    codes, bold/italic/strike markers and HTML entities are removed or decoded, and
+    spaces are collapsed.
 
     Args:
         text: A Slack message text.
@@ -144,11 +162,19 @@ def clean_slack_text(text: str) -> str:
     text = _CHANNEL.sub(lambda m: f"#{m.group(1) or 'channel'}", text)
     text = _SPECIAL.sub(lambda m: f"@{m.group(2) or m.group(1)}", text)
     text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _NUMBER_EMOJI.sub(lambda m: f" {_emoji_number(m.group(1))}. ", text)
+    if len(_EMOJI_BULLET.findall(text)) >= 2:  # lines led by emoji: a list
+        text = _EMOJI_BULLET.sub(r"\1• ", text)
     text = _EMOJI.sub("", text)
+    text = _BULLET.sub(r"\1• ", text)  # a "* item" line is a bullet, not emphasis
     text = _FORMATTING.sub("", text)
     text = html.unescape(text)
     lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def _emoji_number(name: str) -> int:
+    return 10 if name == "keycap_ten" else _NUMBERS.index(name) + 1
 
 
 def clip(text: str, limit: int, *, ellipsis: str = "…") -> str:

@@ -21,11 +21,18 @@ ROOT = Path(__file__).resolve().parents[2]
 class WorkerProcess:
     """One ``tests.crash.worker_main`` process."""
 
-    def __init__(self, url: str, log: Path, env: dict[str, str], args: list[str]) -> None:
+    def __init__(
+        self,
+        url: str,
+        log: Path,
+        env: dict[str, str],
+        args: list[str],
+        module: str = "tests.crash.worker_main",
+    ) -> None:
         self.log = log
         with open(log, "ab") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.crash.worker_main", url, *args],
+                [sys.executable, "-m", module, url, *args],
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.PIPE,

@@ -6,7 +6,7 @@ import pytest
 
 from agents.embedders.fake import FakeEmbedder
 from agents.llm import (
-    Extraction,
+    ExtractedItem,
     LLMClient,
     ProductArea,
     RequestDraft,
@@ -22,13 +22,11 @@ AREAS = [
     ProductArea("Identity", "Login, SSO, SAML, passwords and user management"),
     ProductArea("Data export", "CSV export, downloads and reporting"),
 ]
-EXTRACTION = Extraction(
+ITEM = ExtractedItem(
     summary="Customer wants to pay invoices by bank transfer.",
     pain="Finance cannot settle invoices without a card; they need bank transfer payment.",
-    customer_specific=False,
-    account=None,
+    quote="We can't pay invoices without a card, we need bank transfer.",
     severity="medium",
-    source="llm",
 )
 ANSWER = {
     "title": "Pay invoices by bank transfer",
@@ -39,7 +37,7 @@ ANSWER = {
 
 async def test_draft_through_the_llm(llm: LLMClient, fake_openai: FakeOpenAIServer) -> None:
     fake_openai.reply_with(ANSWER)
-    draft = await draft_request(EXTRACTION, areas=AREAS, llm=llm)
+    draft = await draft_request(ITEM, areas=AREAS, llm=llm)
     assert draft == RequestDraft(
         title=ANSWER["title"], description=ANSWER["description"], area="Billing", source="llm"
     )
@@ -48,12 +46,12 @@ async def test_draft_through_the_llm(llm: LLMClient, fake_openai: FakeOpenAIServ
         "name": "Identity",
         "description": "Login, SSO, SAML, passwords and user management",
     }
-    assert data["feedback"]["pain"] == EXTRACTION.pain
+    assert data["feedback"]["pain"] == ITEM.pain
 
 
 async def test_unknown_area_is_repaired(llm: LLMClient, fake_openai: FakeOpenAIServer) -> None:
     fake_openai.reply_with({**ANSWER, "area": "Payments"}, ANSWER)
-    draft = await draft_request(EXTRACTION, areas=AREAS, llm=llm)
+    draft = await draft_request(ITEM, areas=AREAS, llm=llm)
     assert draft.area == "Billing"
     repair = fake_openai.chat_requests[1].messages[-1]["content"]
     assert "one of the listed area names" in repair
@@ -61,7 +59,7 @@ async def test_unknown_area_is_repaired(llm: LLMClient, fake_openai: FakeOpenAIS
 
 async def test_short_title_twice_falls_back(llm: LLMClient, fake_openai: FakeOpenAIServer) -> None:
     fake_openai.reply_with({**ANSWER, "title": "Pay"}, {**ANSWER, "title": "Pay it"})
-    draft = await draft_request(EXTRACTION, areas=AREAS, llm=llm, embedder=TopicEmbedder())
+    draft = await draft_request(ITEM, areas=AREAS, llm=llm, embedder=TopicEmbedder())
     assert draft.source == "fallback"
     assert draft.area == "Billing"
 
@@ -81,10 +79,10 @@ async def test_fallback_uses_the_embedder_for_the_area() -> None:
 
 
 async def test_fallback_without_embedder_uses_the_local_model() -> None:
-    draft = await draft_request(EXTRACTION, areas=AREAS, llm=None)
+    draft = await draft_request(ITEM, areas=AREAS, llm=None)
     assert draft.area == "Billing"
     assert draft.title == "Customer wants to pay invoices by bank transfer"
-    assert EXTRACTION.pain in draft.description
+    assert ITEM.pain in draft.description
     # No word in common with "Identity: Login, SSO, ...": only a model of meaning finds it.
     assert await nearest_area("Okta sign in keeps failing", AREAS) == AREAS[1]
     assert await nearest_area("invoices", []) is None
@@ -98,8 +96,8 @@ async def test_fallback_without_areas_has_no_area(
     llm: LLMClient, fake_openai: FakeOpenAIServer
 ) -> None:
     fake_openai.reply_with(ANSWER)
-    assert (await draft_request(EXTRACTION, areas=[], llm=llm)).area is None
-    assert (await draft_request(EXTRACTION, areas=[], llm=None)).area is None
+    assert (await draft_request(ITEM, areas=[], llm=llm)).area is None
+    assert (await draft_request(ITEM, areas=[], llm=None)).area is None
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,14 @@ def test_clean_slack_text_keeps_identifiers_and_drops_blank_lines() -> None:
     )
 
 
+def test_clean_slack_text_keeps_lists() -> None:
+    assert clean_slack_text("asks:\n* *SSO* first\n  * SCIM") == "asks:\n• SSO first\n• SCIM"
+    assert clean_slack_text("asks :one: SSO :two: SCIM") == "asks 1. SSO 2. SCIM"
+    bullets = ":small_blue_diamond: SSO\n:small_blue_diamond: SCIM"
+    assert clean_slack_text(bullets) == "• SSO\n• SCIM"
+    assert clean_slack_text(":tada: we shipped it") == "we shipped it"  # one emoji: no list
+
+
 def test_extractive_summary_prefers_informative_sentences() -> None:
     texts = [
         "Hi team! Thanks for the call. Acme can't export audit logs to S3, and their "
@@ -57,6 +65,8 @@ def test_extractive_summary_of_nothing_is_empty() -> None:
         ("This is a blocker for their renewal", "high"),
         ("They will churn if we do not fix it", "high"),
         ("The export is slow and annoying", "medium"),
+        ("The dashboard times out for EU users", "medium"),
+        ("The CSV import silently drops rows with emoji", "high"),
         ("It would be nice to have dark mode", "low"),
     ],
 )

@@ -1,0 +1,66 @@
+"""Run the product's workflows: the engine's worker with the product's collaborators.
+
+``feedback-bot worker`` runs :func:`run_worker` until SIGTERM or Ctrl-C. Several
+workers (processes or hosts) may share one database: runs are claimed with leases,
+and each worker's matching index follows what the others file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import workflows.intake  # noqa: F401  (registers the product's workflows)
+from agents import Embedder
+from feedback.migrate import ensure_current
+from feedback.settings import Settings
+from workflows.deps import open_deps, use_deps
+from workflows.engine import Engine
+
+__all__ = ["run_worker"]
+
+logger = logging.getLogger(__name__)
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    concurrency: int = 32,
+    stop: asyncio.Event | None = None,
+    embedder: Embedder | None = None,
+) -> None:
+    """Work on the product's runs until ``stop`` is set (or SIGTERM/SIGINT arrives).
+
+    Args:
+        settings: The settings (database, Slack, matching, LLM).
+        concurrency: Runs executing at once in this process.
+        stop: Ends the worker when set; by default SIGTERM and SIGINT set it.
+        embedder: Override the configured embedder.
+
+    Raises:
+        ConfigurationError: The domain tables are missing or out of date
+            (run ``feedback-bot db upgrade``).
+    """
+    await ensure_current(settings.database_url)
+    stop = stop or _stop_on_signals()
+    async with (
+        open_deps(settings, embedder=embedder) as deps,
+        Engine(settings.database_url) as engine,
+    ):
+        with use_deps(deps):
+            async with engine.worker(concurrency=concurrency):
+                logger.info("worker ready (concurrency %d)", concurrency)
+                print("worker ready", flush=True)
+                await stop.wait()
+    logger.info("worker stopped")
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):  # not on Windows
+            loop.add_signal_handler(signum, stop.set)
+    return stop

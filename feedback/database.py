@@ -1,0 +1,116 @@
+"""The domain database: one URL, SQLite (embedded default) or PostgreSQL.
+
+::
+
+    db = Database("sqlite+aiosqlite:///var/feedback-bot.db")
+    async with db.transaction() as conn:      # writes: one transaction, committed on exit
+        await users.upsert(conn, ...)
+    async with db.read() as conn:             # reads
+        ...
+    await db.close()
+
+On SQLite the writer takes the write lock when a transaction begins (``BEGIN
+IMMEDIATE``) and waits for it, so the engine's writer and ours share the file
+without "database is locked" errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from feedback.errors import ConfigurationError
+
+__all__ = ["Database"]
+
+
+class Database:
+    """Connections to the domain tables.
+
+    Args:
+        url: ``sqlite+aiosqlite:///path.db`` or ``postgresql+asyncpg://user@host/db``.
+        pool_size: PostgreSQL connections kept open.
+
+    Raises:
+        ConfigurationError: The URL names another database or a synchronous driver.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+        parsed = make_url(url)
+        self.url = url
+        self.dialect = parsed.get_backend_name()
+        if parsed.drivername == "sqlite+aiosqlite":
+            if not parsed.database or parsed.database == ":memory:":
+                raise ConfigurationError(
+                    "DATABASE_URL: use a SQLite file (sqlite+aiosqlite:///path.db); an "
+                    "in-memory database is not shared between connections"
+                )
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self.writer = _sqlite_engine(url, immediate=True, pool_size=1)
+            self.reader = _sqlite_engine(url, immediate=False, pool_size=pool_size)
+        elif parsed.drivername == "postgresql+asyncpg":
+            self.writer = create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+            )
+            self.reader = self.writer
+        else:
+            raise ConfigurationError(
+                f"DATABASE_URL: unsupported driver {parsed.drivername!r}; use "
+                "sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db"
+            )
+
+    def __repr__(self) -> str:
+        return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction, committed when the block ends, rolled back on error."""
+        async with self.writer.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads (a transaction that is rolled back at the end)."""
+        async with self.reader.connect() as conn:
+            yield conn
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=0, connect_args={"timeout": 30}
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine

@@ -1,0 +1,1 @@
+"""Alembic migrations of the domain tables; run them with :mod:`feedback.migrate`."""

@@ -1,0 +1,105 @@
+"""The one settings object, read once at start-up from the environment (and ``.env``).
+
+::
+
+    settings = load_settings()          # exits start-up with one line naming a bad setting
+    settings.database_url, settings.approval_timeout
+
+Durations accept seconds (``90``) or ISO 8601 (``P7D``, ``PT1H``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from feedback.errors import ConfigurationError
+
+__all__ = ["Settings", "load_settings"]
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/feedback-bot.db"
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment.
+
+    Attributes:
+        database_url: One database for the engine and the domain.
+        slack_bot_token: The bot token (``xoxb-...``).
+        slack_signing_secret: Verifies requests from Slack.
+        slack_api_url: The Web API root; the Slack simulator's in tests and the demo.
+        feedback_emoji: The reaction that files a message.
+        filing_emoji: The reaction the bot adds to a message it is filing.
+        approval_reminder: When an unanswered approval gets its one reminder.
+        approval_timeout: When an unanswered approval is filed as a new request.
+        account_pick_timeout: How long the account picker waits before "unknown".
+        embedder: ``local`` (offline MiniLM) or ``openai``.
+        openai_api_key: Enables the LLM tasks; empty means the offline fallbacks.
+        openai_base_url: Any OpenAI-compatible API root.
+        openai_model: The chat model.
+        openai_embedding_model: The embedding model when ``embedder`` is ``openai``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL, validation_alias=AliasChoices("DATABASE_URL", "database_url")
+    )
+    slack_bot_token: SecretStr = SecretStr("")
+    slack_signing_secret: SecretStr = SecretStr("")
+    slack_api_url: str = "https://slack.com/api/"
+    feedback_emoji: str = "gtm-feedback"
+    filing_emoji: str = "eyes"
+    approval_reminder: timedelta = timedelta(days=1)
+    approval_timeout: timedelta = timedelta(days=7)
+    account_pick_timeout: timedelta = timedelta(days=1)
+    embedder: Literal["local", "openai"] = Field(
+        "local", validation_alias=AliasChoices("FEEDBACK_EMBEDDER", "embedder")
+    )
+    openai_api_key: SecretStr = SecretStr("")
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_embedding_model: str = "text-embedding-3-small"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite:///", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("approval_reminder", "approval_timeout", "account_pick_timeout")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be a positive duration (seconds, or ISO 8601 like P7D)")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once; a bad value stops start-up with one line that names it.
+
+    Args:
+        overrides: Values that win over the environment (tests, the demo).
+
+    Raises:
+        ConfigurationError: A setting is invalid; the message names the variable.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise ConfigurationError(f"{name}: {first['msg']}") from exc

@@ -1,0 +1,174 @@
+"""The ask tier end to end: the question, each button, the reminder and the timeout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.workflows.harness import ACME_CHANNEL, ASK_TEXT, DANA, JO, SAM, Product, button_values
+from workflows import messages
+from workflows.decisions import answer_approval
+from workflows.engine import RunStatus
+
+
+async def _asked(product: Product) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+    """React to an unsure message; wait for the question. Returns item id, run id, blocks."""
+    ts = product.sim.post_message(ACME_CHANNEL, DANA, ASK_TEXT)
+    await (await product.react(ACME_CHANNEL, ts, SAM)).result(timeout=30)
+    [item] = await product.items()
+    run_id = f"process:{item['id']}:0"
+    await product.wait_status(run_id, RunStatus.WAITING)
+    await product.sim.wait_for("chat.postMessage")
+    [blocks] = product.dm_blocks(SAM)
+    return item["id"], {"run_id": run_id}, blocks
+
+
+async def test_the_question_offers_candidates_new_and_not_feedback(product: Product) -> None:
+    item_id, _, blocks = await _asked(product)
+
+    offered = button_values(blocks, messages.APPROVAL_LINK)
+    assert offered[0]["request"] == product.backlog["okta"]
+    assert 1 <= len(offered) <= 3
+    assert len(button_values(blocks, messages.APPROVAL_NEW)) == 1
+    assert len(button_values(blocks, messages.APPROVAL_NOT_FEEDBACK)) == 1
+    text = " ".join(b.get("text", {}).get("text", "") for b in blocks)
+    assert "SSO with Okta" in text and "> We need single sign-on with Okta" in text
+    assert (await product.item(item_id)).status == "pending"
+
+
+async def test_choosing_a_candidate_links_it_and_updates_the_question(product: Product) -> None:
+    item_id, run, blocks = await _asked(product)
+    [first, *_] = button_values(blocks, messages.APPROVAL_LINK)
+
+    answer = await answer_approval(
+        product.engine,
+        product.deps.db,
+        approval_id=first["approval"],
+        slack_user=SAM,
+        choice="link",
+        request_id=first["request"],
+    )
+    result = await product.engine.handle(run["run_id"]).result(timeout=30)
+
+    assert answer.status == "decided"
+    assert result["outcome"] == "linked" and result["request_id"] == product.backlog["okta"]
+    item = await product.item(item_id)
+    assert (item.status, item.request_id) == ("filed", product.backlog["okta"])
+    [question] = product.sim.dms(SAM)
+    assert question["text"] == f"Linked to *SSO with Okta* by <@{SAM}>."
+    assert button_values(question["blocks"], messages.APPROVAL_LINK) == []
+    audit = await product.audit()
+    assert audit[-1]["action"] == "link" and audit[-1]["actor"] == f"u-{SAM}"
+
+
+async def test_a_second_click_learns_who_decided(product: Product) -> None:
+    _, run, blocks = await _asked(product)
+    [first, *_] = button_values(blocks, messages.APPROVAL_LINK)
+    [new] = button_values(blocks, messages.APPROVAL_NEW)
+    await answer_approval(
+        product.engine, product.deps.db, approval_id=new["approval"], slack_user=SAM, choice="new"
+    )
+
+    again = await answer_approval(
+        product.engine,
+        product.deps.db,
+        approval_id=first["approval"],
+        slack_user=SAM,
+        choice="link",
+        request_id=first["request"],
+    )
+    result = await product.engine.handle(run["run_id"]).result(timeout=30)
+
+    assert (again.status, again.text) == ("already", f"Already decided by <@{SAM}>.")
+    assert result["outcome"] == "new"
+
+
+async def test_only_the_submitter_or_the_product_team_may_answer(product: Product) -> None:
+    _, run, blocks = await _asked(product)
+    [new] = button_values(blocks, messages.APPROVAL_NEW)
+
+    denied = await answer_approval(
+        product.engine, product.deps.db, approval_id=new["approval"], slack_user=JO, choice="new"
+    )
+
+    assert denied.status == "forbidden"
+    assert (await product.engine.get_run(run["run_id"])).status == RunStatus.WAITING
+
+
+async def test_a_forged_candidate_is_refused(product: Product) -> None:
+    _, _, blocks = await _asked(product)
+    [new] = button_values(blocks, messages.APPROVAL_NEW)
+
+    forged = await answer_approval(
+        product.engine,
+        product.deps.db,
+        approval_id=new["approval"],
+        slack_user=SAM,
+        choice="link",
+        request_id=product.backlog["alerts"] + "-not-offered",
+    )
+
+    assert forged.status == "invalid"
+
+
+async def test_new_request_drafts_one_and_files_the_feedback_there(product: Product) -> None:
+    item_id, run, blocks = await _asked(product)
+    [new] = button_values(blocks, messages.APPROVAL_NEW)
+
+    await answer_approval(
+        product.engine, product.deps.db, approval_id=new["approval"], slack_user=SAM, choice="new"
+    )
+    result = await product.engine.handle(run["run_id"]).result(timeout=30)
+    await product.settle()
+
+    request = await product.request(result["request_id"])
+    item = await product.item(item_id)
+    assert item.request_id == request.id and item.status == "filed"
+    assert request.creator_id == f"u-{SAM}" and request.possible_duplicate_of is None
+    assert SAM in [f.removeprefix("u-") for f in await product.followers(request.id)]
+    new_run = await product.engine.get_run(f"new-request:{request.id}")
+    assert new_run.status == RunStatus.COMPLETED
+    assert product.sim.dms(SAM)[0]["text"].startswith("Filed as a new request: *")
+
+
+async def test_not_feedback_discards_it_with_an_audit_record(product: Product) -> None:
+    item_id, run, blocks = await _asked(product)
+    [nope] = button_values(blocks, messages.APPROVAL_NOT_FEEDBACK)
+
+    await answer_approval(
+        product.engine,
+        product.deps.db,
+        approval_id=nope["approval"],
+        slack_user=SAM,
+        choice="not_feedback",
+    )
+    result = await product.engine.handle(run["run_id"]).result(timeout=30)
+
+    assert result["outcome"] == "discarded"
+    item = await product.item(item_id)
+    assert (item.status, item.request_id) == ("discarded", None)
+    assert (await product.audit())[-1]["action"] == "discard"
+    assert "Marked as not feedback" in product.sim.dms(SAM)[0]["text"]
+
+
+@pytest.mark.usefixtures("quick_product")
+async def test_no_answer_reminds_once_then_files_a_possible_duplicate(
+    quick_product: Product,
+) -> None:
+    product = quick_product
+    item_id, run, _ = await _asked(product)
+
+    result = await product.engine.handle(run["run_id"]).result(timeout=30)
+
+    assert result["outcome"] == "new"
+    request = await product.request(result["request_id"])
+    assert request.possible_duplicate_of == product.backlog["okta"]
+    reminders = [
+        c for c in product.sim.calls("chat.postMessage") if c.args.get("thread_ts") is not None
+    ]
+    assert len(reminders) == 1
+    question, told = [m for m in product.sim.dms(SAM) if m.get("thread_ts") in (None, m["ts"])]
+    assert question["text"].startswith("No answer in time: filed as a new request")
+    assert "possible duplicate of *SSO with Okta*" in told["text"]
+    assert (await product.item(item_id)).request_id == request.id

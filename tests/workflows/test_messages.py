@@ -1,0 +1,132 @@
+"""The Block Kit builders: pure, valid Block Kit, customer words kept as text."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from bot.simulator.blocks import block_problems
+from workflows import messages
+from workflows.messages import CandidateView, Message
+
+CANDIDATES = [
+    CandidateView(f"req-{n}", f"Request {n}", 0.7 - n / 100, f"why {n}", n, Decimal(n * 1000))
+    for n in range(5)
+]
+EVERY_MESSAGE = {
+    "linked": messages.linked(
+        feedback_id="f1",
+        turn=0,
+        request_id="r1",
+        title="PDF export",
+        account="Acme",
+        severity="high",
+        customers=7,
+        arr=Decimal("1200000"),
+        quote="We need PDF export",
+    ),
+    "approval_request": messages.approval_request(
+        approval_id="a1",
+        account=None,
+        severity="low",
+        quote="Something like SSO?",
+        candidates=CANDIDATES,
+        permalink="https://x.slack.com/archives/C1/p1",
+    ),
+    "approval_decided": messages.approval_decided(
+        outcome="Linked to *SSO*", by_user="U1", quote="q"
+    ),
+    "approval_reminder": messages.approval_reminder(days_left=6),
+    "approval_expired": messages.approval_expired(title="T", duplicate_of="D"),
+    "new_request_filed": messages.new_request_filed(
+        request_id="r1", title="T", area="Reporting", account="Acme", quote="q"
+    ),
+    "undone": messages.undone(title="T", by_user="U1", quote="q"),
+    "account_picker": messages.account_picker(
+        approval_id="a1",
+        channel_id="C1",
+        quote="q",
+        accounts=[(f"acc-{n}", f"Account {n}") for n in range(150)],
+    ),
+    "account_chosen": messages.account_chosen(account=None, by_user=None),
+    "nothing_to_file": messages.nothing_to_file(channel_id="C1"),
+    "cannot_read_channel": messages.cannot_read_channel(channel_id="C1", error="not_in_channel"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_MESSAGE))
+def test_every_message_is_valid_block_kit_with_a_text_fallback(name: str) -> None:
+    message = EVERY_MESSAGE[name]
+
+    assert message.text
+    assert block_problems(message.blocks) == []
+    json.dumps(message.blocks)  # JSON all the way down
+
+
+def _buttons(message: Message) -> list[dict[str, Any]]:
+    found = []
+    for block in message.blocks:
+        found += [e for e in block.get("elements", []) if e.get("type") == "button"]
+        if "accessory" in block:
+            found.append(block["accessory"])
+    return found
+
+
+def test_the_question_offers_at_most_three_candidates_then_new_and_not_feedback() -> None:
+    buttons = _buttons(EVERY_MESSAGE["approval_request"])
+
+    assert [b["action_id"] for b in buttons] == [messages.APPROVAL_LINK] * 3 + [
+        messages.APPROVAL_NEW,
+        messages.APPROVAL_NOT_FEEDBACK,
+    ]
+    assert [json.loads(b["value"]) for b in buttons[:3]] == [
+        {"approval": "a1", "request": f"req-{n}"} for n in range(3)
+    ]
+
+
+def test_customer_words_cannot_inject_markup_or_mentions() -> None:
+    message = messages.linked(
+        feedback_id="f",
+        turn=0,
+        request_id="r",
+        title="<!channel> *T*",
+        account="A & B",
+        severity="low",
+        customers=0,
+        arr=Decimal(0),
+        quote="<@U123> <https://evil.example|click> & more",
+    )
+
+    body = json.dumps(message.blocks)
+    assert "<@U123>" not in body and "<!channel>" not in body and "<https://evil" not in body
+    assert "&lt;@U123&gt;" in body and "A &amp; B" in body
+
+
+def test_demand_and_money_read_naturally() -> None:
+    linked = EVERY_MESSAGE["linked"].blocks[0]["text"]["text"]
+
+    assert linked == "Filed under *PDF export* (Acme, high). 7 customers asked, $1.2M ARR."
+    assert [messages.money(v) for v in (950, 950_000, 1_000_000, 2_500_000)] == [
+        "$950",
+        "$950K",
+        "$1M",
+        "$2.5M",
+    ]
+
+
+def test_the_account_picker_offers_at_most_one_hundred_accounts_and_unknown() -> None:
+    picker = EVERY_MESSAGE["account_picker"]
+    [actions] = [b for b in picker.blocks if b["type"] == "actions"]
+    select, unknown = actions["elements"]
+
+    assert len(select["options"]) == 100
+    assert unknown["action_id"] == messages.ACCOUNT_UNKNOWN
+
+
+def test_long_quotes_are_clipped() -> None:
+    message = messages.undone(title="T", by_user="U1", quote="word " * 1000)
+
+    assert len(message.blocks[1]["text"]["text"]) < 700

@@ -1,0 +1,384 @@
+"""Feedback in: ``ingest-reaction`` and ``ingest-message``.
+
+A reaction, a message shortcut, a slash command or a mention becomes feedback items:
+resolve the submitter, read the message and its thread, mark it with the bot's own
+reaction, extract the customer's asks, find the account, then hand each item to
+``process-feedback``. One message is filed once: a second person asking to file it
+follows whatever it was filed under.
+
+Listeners start these with natural-key run ids (:func:`reaction_run_id`,
+:func:`message_run_id`), so Slack's redeliveries start nothing new.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid as uuid_lib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agents import ThreadMessage, extract_feedback
+from feedback import accounts, items, users
+from feedback import requests as requests_db
+from feedback.audit import system
+from workflows import messages
+from workflows.deps import Deps, current
+from workflows.engine import HookTimeout, create_hook, start_child, step, workflow
+from workflows.notify import notify, post_once, update_posted
+from workflows.process_feedback import process_feedback
+from workflows.slack import SlackFatal, SlackUser
+
+__all__ = [
+    "Reaction",
+    "Submission",
+    "ingest_message",
+    "ingest_reaction",
+    "message_run_id",
+    "reaction_run_id",
+]
+
+logger = logging.getLogger(__name__)
+
+ACTOR = system("intake")
+ITEM_NAMESPACE = uuid_lib.UUID("6f1c2a7e-3d5b-4c8e-9a41-0b7d2e5f8c13")
+MAX_KNOWN_ACCOUNTS = 500
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """Someone reacted to a message with the feedback emoji.
+
+    Attributes:
+        channel: The message's channel.
+        ts: The message's ts (a thread reply's own ts for a reply).
+        user: The reactor's Slack id.
+    """
+
+    channel: str
+    ts: str
+    user: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Feedback sent by a shortcut, a slash command, a mention or the API.
+
+    Attributes:
+        source: ``shortcut``, ``command``, ``mention`` or ``api``.
+        user: The submitter's Slack id.
+        key: A natural key of the submission (Slack's ``trigger_id`` or ``event_id``).
+        channel: Where it was sent from (its account may be the customer's).
+        ts: The message to file (a shortcut's message, a mention's thread parent);
+            ``None`` when ``text`` is the feedback.
+        text: The feedback typed by the submitter (a command, a mention's words).
+    """
+
+    source: str
+    user: str
+    key: str
+    channel: str | None = None
+    ts: str | None = None
+    text: str | None = None
+
+
+def reaction_run_id(reaction: Reaction) -> str:
+    """The run id of a reaction: one run per message and reactor."""
+    return f"reaction:{reaction.channel}:{reaction.ts}:{reaction.user}"
+
+
+def message_run_id(submission: Submission) -> str:
+    """The run id of a submission: one run per message and submitter, else per key."""
+    if submission.channel and submission.ts:
+        return f"message:{submission.channel}:{submission.ts}:{submission.user}"
+    return f"{submission.source}:{submission.key}"
+
+
+# --- workflows ------------------------------------------------------------------------
+
+
+@workflow("ingest-reaction")
+async def ingest_reaction(reaction: Reaction) -> dict[str, Any]:
+    """File the message someone reacted to (or make them a follower if it was filed)."""
+    return await _file_message(reaction.channel, reaction.ts, reaction.user, "reaction")
+
+
+@workflow("ingest-message")
+async def ingest_message(submission: Submission) -> dict[str, Any]:
+    """File feedback sent by a shortcut, a slash command, a mention or the API."""
+    if submission.channel and submission.ts:
+        return await _file_message(
+            submission.channel, submission.ts, submission.user, submission.source
+        )
+    submitter = await resolve_user(submission.user)
+    read = await typed_feedback(submission.text or "", submission.channel, submitter)
+    key = f"{submission.source}:{submission.key}"
+    return await _file(read, submitter, submission.source, key)
+
+
+async def _file_message(channel: str, ts: str, slack_user: str, source: str) -> dict[str, Any]:
+    claim = await claim_message(channel, ts, slack_user, source)
+    submitter = claim["submitter"]
+    if not claim["first"]:
+        followed = await follow_message(channel, ts, submitter["id"])
+        return {"status": "follower", "requests": followed}
+    read = await read_message(channel, ts)
+    if read.get("error"):
+        await notify(
+            f"unreadable:{channel}:{ts}",
+            submitter["slack_id"],
+            messages.cannot_read_channel(channel_id=channel, error=read["error"]),
+        )
+        return {"status": "unreadable", "error": read["error"]}
+    return await _file(read, submitter, source, f"{channel}:{ts}")
+
+
+async def _file(
+    read: dict[str, Any], submitter: dict[str, Any], source: str, key: str
+) -> dict[str, Any]:
+    filed = await extract_items(read, submitter["id"], source, key)
+    item_ids: list[str] = filed["items"]
+    if not item_ids:
+        await notify(
+            f"nothing:{key}:{submitter['id']}",
+            submitter["slack_id"],
+            messages.nothing_to_file(channel_id=read["channel"] or submitter["slack_id"]),
+        )
+        return {"status": "nothing-to-file"}
+    account_id = filed["account_id"]
+    if account_id is None:
+        account_id = await _ask_account(read, item_ids, submitter)
+    for item_id in item_ids:
+        await start_child(process_feedback, item_id, run_id=f"process:{item_id}:0")
+    return {"status": "filed", "items": item_ids, "account_id": account_id}
+
+
+async def _ask_account(
+    read: dict[str, Any], item_ids: list[str], submitter: dict[str, Any]
+) -> str | None:
+    """DM the submitter an account picker; wait for it (``None``: unknown)."""
+    hook = await create_hook()
+    question = await ask_account(item_ids[0], hook.token, submitter, read)
+    timeout = current().settings.account_pick_timeout.total_seconds()
+    with contextlib.suppress(HookTimeout):  # no answer: the account stays unknown
+        await hook.wait(timeout=timeout)
+    return await settle_account(question, item_ids)
+
+
+def item_id(key: str, position: int) -> str:
+    """The id of the n-th ask of a message: the same however often the step runs."""
+    return uuid_lib.uuid5(ITEM_NAMESPACE, f"{key}#{position}").hex
+
+
+# --- steps ----------------------------------------------------------------------------
+
+
+@step(max_attempts=8)
+async def resolve_user(slack_id: str) -> dict[str, Any]:
+    """The submitter as a user of ours (created when new; e-mail from ``users.info``)."""
+    deps = current()
+    person = await deps.slack.user(slack_id)
+    async with deps.db.transaction() as conn:
+        user = await _ensure_user(deps, conn, slack_id, person)
+    return _person(user)
+
+
+async def _ensure_user(
+    deps: Deps, conn: AsyncConnection, slack_id: str, person: SlackUser | None
+) -> users.User:
+    external = bool(person and deps.team_id and person.team_id not in (None, deps.team_id))
+    return await users.ensure(
+        conn,
+        user_id=f"u-{slack_id}",
+        slack_id=slack_id,
+        name=person.name if person else slack_id,
+        email=person.email if person else None,
+        is_external=external,
+    )
+
+
+def _person(user: users.User) -> dict[str, Any]:
+    return {"id": user.id, "slack_id": user.slack_id, "name": user.name}
+
+
+@step(max_attempts=8)
+async def claim_message(channel: str, ts: str, slack_user: str, source: str) -> dict[str, Any]:
+    """Resolve the submitter and claim the message for filing (``first``: nobody had)."""
+    deps = current()
+    person = await deps.slack.user(slack_user)
+    async with deps.db.transaction() as conn:
+        user = await _ensure_user(deps, conn, slack_user, person)
+        first = await items.claim_message(conn, channel, ts, submitter_id=user.id, source=source)
+        await items.add_reactor(conn, channel, ts, user.id)
+    return {"submitter": _person(user), "first": first}
+
+
+@step
+async def follow_message(channel: str, ts: str, user_id: str) -> list[str]:
+    """Make a later reactor follow what the message was filed under (now or later)."""
+    async with current().db.transaction() as conn:
+        filed = [i.request_id for i in await items.for_message(conn, channel, ts)]
+        followed = [r for r in dict.fromkeys(filed) if r is not None]
+        for request_id in followed:
+            await requests_db.follow(conn, request_id, user_id)
+    return followed
+
+
+@step(max_attempts=8)
+async def read_message(channel: str, ts: str) -> dict[str, Any]:
+    """Read the message, its thread and who wrote what; find the channel's account."""
+    deps = current()
+    try:
+        target, thread = await deps.slack.thread_of(channel, ts)
+    except SlackFatal as exc:
+        return {"error": exc.error}
+    people: dict[str, SlackUser | None] = {}
+    for author in dict.fromkeys(m.user for m in thread if m.user):
+        people[author] = await deps.slack.user(author)
+    thread_messages = []
+    for message in thread:
+        person = people.get(message.user or "")
+        if message.bot or message.user in (None, deps.bot_user_id) or (person and person.is_bot):
+            role = "bot"
+        elif message.user == target.user or (
+            person is not None and deps.team_id and person.team_id not in (None, deps.team_id)
+        ):
+            role = "customer"
+        else:
+            role = "colleague"
+        name = person.name if person else (message.user or "bot")
+        thread_messages.append({"author": name, "text": message.text, "role": role})
+    await deps.slack.add_reaction(channel, ts, deps.settings.filing_emoji)  # "being filed"
+    writer = people.get(target.user or "")
+    async with deps.db.read() as conn:
+        account = await accounts.by_channel(conn, channel)
+        if account is None and writer is not None:
+            account = await accounts.by_domain(conn, writer.email)
+    return {
+        "channel": channel,
+        "ts": ts,
+        "thread": thread_messages,
+        "permalink": await deps.slack.permalink(channel, ts),
+        "account_id": account.id if account else None,
+    }
+
+
+@step
+async def typed_feedback(
+    text: str, channel: str | None, submitter: dict[str, Any]
+) -> dict[str, Any]:
+    """Feedback typed by the submitter (a command, a mention): their words are the ask."""
+    deps = current()
+    account = None
+    if channel:
+        async with deps.db.read() as conn:
+            account = await accounts.by_channel(conn, channel)
+    return {
+        "channel": channel,
+        "ts": None,
+        "thread": [{"author": submitter["name"], "text": text, "role": "customer"}],
+        "permalink": None,
+        "account_id": account.id if account else None,
+    }
+
+
+@step(max_attempts=5)
+async def extract_items(
+    read: dict[str, Any], submitter_id: str, source: str, key: str
+) -> dict[str, Any]:
+    """Extract the customer's asks (LLM, else offline) and save them as feedback items.
+
+    Item ids come from the message and the ask's position, so a re-run saves nothing
+    twice. The account is the channel's or the author's, else one named in the text.
+    """
+    deps = current()
+    async with deps.db.read() as conn:
+        known = await accounts.listing(conn, limit=MAX_KNOWN_ACCOUNTS)
+    thread = [ThreadMessage(m["author"], m["text"], m["role"]) for m in read["thread"]]
+    extraction = await extract_feedback(
+        thread, llm=deps.llm, known_accounts=[a.name for a in known]
+    )
+    by_name = {a.name.casefold(): a.id for a in known}
+    named = by_name.get(extraction.account.casefold()) if extraction.account else None
+    account_id = read.get("account_id") or named
+    new = [
+        items.NewItem(
+            id=item_id(key, position),
+            quote=ask.quote,
+            pain=ask.pain,
+            summary=ask.summary,
+            severity=ask.severity,
+            source=source,
+            submitter_id=submitter_id,
+            channel_id=read["channel"],
+            message_ts=read["ts"],
+            position=position,
+            permalink=read["permalink"],
+            account_id=account_id,
+        )
+        for position, ask in enumerate(extraction.items)
+    ]
+    async with deps.db.transaction() as conn:
+        await items.create(conn, new)
+    return {"items": [n.id for n in new], "account_id": account_id}
+
+
+@step
+async def ask_account(
+    item_id: str, token: str, submitter: dict[str, Any], read: dict[str, Any]
+) -> dict[str, Any]:
+    """Post the account picker to the submitter; returns the question."""
+    from feedback import approvals
+
+    deps = current()
+    async with deps.db.transaction() as conn:
+        question = await approvals.open_question(
+            conn,
+            approval_id=f"account:{item_id}",
+            feedback_id=item_id,
+            kind="account",
+            approver_id=submitter["id"],
+            hook_token=token,
+            candidates=[],
+        )
+        known = await accounts.listing(conn, limit=100)
+    quote = "\n".join(m["text"] for m in read["thread"] if m["role"] == "customer")
+    message = messages.account_picker(
+        approval_id=question.id,
+        channel_id=read["channel"],
+        quote=quote,
+        accounts=[(a.id, a.name) for a in known],
+    )
+    channel, ts = await post_once(f"{question.id}:ask", submitter["slack_id"], message)
+    async with deps.db.transaction() as conn:
+        await approvals.set_message(conn, question.id, channel, ts)
+    return {"id": question.id}
+
+
+@step
+async def settle_account(question: dict[str, Any], item_ids: list[str]) -> str | None:
+    """Read the answer (or expire the question): the account, or ``None`` for unknown."""
+    from feedback import approvals
+
+    deps = current()
+    async with deps.db.transaction() as conn:
+        answer = await approvals.expire(conn, question["id"])
+        account_id = (
+            (answer.decision or {}).get("account_id") if answer.status == "decided" else None
+        )
+        actor = answer.decided_by or ACTOR
+        await items.set_account(conn, item_ids, account_id, actor=actor)
+        account = await accounts.get(conn, account_id) if account_id else None
+        decider = await users.get(conn, answer.decided_by) if answer.decided_by else None
+    if answer.channel_id and answer.message_ts:
+        await update_posted(
+            answer.channel_id,
+            answer.message_ts,
+            messages.account_chosen(
+                account=account.name if account else None,
+                by_user=decider.slack_id if decider else None,
+            ),
+        )
+    return account_id

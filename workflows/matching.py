@@ -1,0 +1,129 @@
+"""Keep the matcher's index and the stored embeddings in step with the requests.
+
+The database is the truth (``request_embeddings``). A worker refreshes its in-memory
+index from it for a request whenever it changes that request's texts (so a re-run step
+leaves the same index), and :func:`sync_index` picks up what other workers changed
+since it last looked, before each match.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from feedback import embeddings
+
+if TYPE_CHECKING:
+    from workflows.deps import Deps
+
+__all__ = [
+    "REQUEST_TEXT",
+    "IndexSync",
+    "forget_text",
+    "index_text",
+    "load_index",
+    "sync_index",
+]
+
+REQUEST_TEXT = "request"
+OVERLAP = timedelta(seconds=5)
+"""Look this far behind the last change seen: other workers' clocks and commits lag."""
+
+
+@dataclass
+class IndexSync:
+    """Which stored version of each request this worker's index holds."""
+
+    loaded: dict[str, datetime] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def seen_until(self) -> datetime | None:
+        """The latest stored change loaded."""
+        return max(self.loaded.values(), default=None)
+
+
+async def load_index(deps: Deps) -> int:
+    """Fill the matcher's index from every stored text of its embedder (at start-up).
+
+    Returns:
+        How many requests were indexed.
+    """
+    async with deps.db.read() as conn:
+        versions = await embeddings.changed_since(conn, deps.embedder.name, None)
+        stored = await embeddings.load(conn, deps.embedder.name)
+    by_request: dict[str, list[embeddings.StoredEmbedding]] = {}
+    for row in stored:
+        by_request.setdefault(row.request_id, []).append(row)
+    for request_id, rows in by_request.items():
+        _put(deps, request_id, rows)
+    deps.index_sync.loaded.update(versions)
+    return len(by_request)
+
+
+async def sync_index(deps: Deps) -> int:
+    """Reload the requests whose stored texts changed since this worker loaded them.
+
+    Returns:
+        How many requests were reloaded.
+    """
+    sync = deps.index_sync
+    async with sync.lock:
+        seen = sync.seen_until
+        since = None if seen is None else seen - OVERLAP
+        async with deps.db.read() as conn:
+            versions = await embeddings.changed_since(conn, deps.embedder.name, since)
+        changed = [rid for rid, when in versions.items() if sync.loaded.get(rid) != when]
+        for request_id in changed:
+            await _refresh(deps, request_id)
+            sync.loaded[request_id] = versions[request_id]
+    return len(changed)
+
+
+async def index_text(deps: Deps, request_id: str, text_id: str, text: str) -> None:
+    """Embed and store one text of a request (its own, or linked feedback), then re-index it."""
+    vector = (await deps.embedder.embed([text]))[0]
+    async with deps.db.transaction() as conn:
+        await embeddings.save(
+            conn,
+            request_id=request_id,
+            embedder=deps.embedder.name,
+            text_id=text_id,
+            text=text,
+            vector=vector,
+        )
+    await _refresh(deps, request_id)
+
+
+async def forget_text(deps: Deps, request_id: str, text_id: str) -> None:
+    """Drop one stored text of a request (unlinked feedback), then re-index it."""
+    async with deps.db.transaction() as conn:
+        await embeddings.delete(conn, request_id, deps.embedder.name, text_id)
+        await embeddings.touch(conn, request_id, deps.embedder.name)
+    await _refresh(deps, request_id)
+
+
+async def _refresh(deps: Deps, request_id: str) -> None:
+    async with deps.db.read() as conn:
+        rows = await embeddings.load(conn, deps.embedder.name, request_id=request_id)
+    _put(deps, request_id, rows)
+
+
+def _put(deps: Deps, request_id: str, rows: list[embeddings.StoredEmbedding]) -> None:
+    rows.sort(key=lambda r: (r.text_id != REQUEST_TEXT, r.text_id))  # its own text first
+    index = deps.matcher.index
+    if not rows:
+        if request_id in index:
+            index.remove(request_id)
+        return
+    vectors = np.stack([r.vector for r in rows])
+    ids = [r.text_id for r in rows]
+    texts = [r.text for r in rows]
+    if request_id in index:
+        index.update(request_id, vectors, text_ids=ids, texts=texts)
+    else:
+        index.add(request_id, vectors, text_ids=ids, texts=texts)

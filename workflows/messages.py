@@ -1,0 +1,346 @@
+"""The Block Kit of what the workflows post: pure functions from data to a message.
+
+Every builder returns a :class:`Message` (notification ``text`` plus ``blocks``).
+Customer words are escaped and quoted, never interpreted as markup. Buttons carry
+only ids (an approval, a feedback item, a request); whoever handles a click loads the
+state from the database and authorizes the clicker there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+__all__ = [
+    "ACCOUNT_PICK",
+    "ACCOUNT_UNKNOWN",
+    "APPROVAL_LINK",
+    "APPROVAL_NEW",
+    "APPROVAL_NOT_FEEDBACK",
+    "REQUEST_OPEN",
+    "UNDO",
+    "CandidateView",
+    "Message",
+    "account_chosen",
+    "account_picker",
+    "approval_decided",
+    "approval_expired",
+    "approval_reminder",
+    "approval_request",
+    "button_value",
+    "cannot_read_channel",
+    "escape",
+    "linked",
+    "money",
+    "new_request_filed",
+    "nothing_to_file",
+    "undone",
+]
+
+APPROVAL_LINK = "approval.link"
+APPROVAL_NEW = "approval.new"
+APPROVAL_NOT_FEEDBACK = "approval.not_feedback"
+ACCOUNT_PICK = "account.pick"
+ACCOUNT_UNKNOWN = "account.unknown"
+UNDO = "feedback.undo"
+REQUEST_OPEN = "request.open"
+
+QUOTE_LIMIT = 600
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message to post: ``text`` is the notification and fallback, ``blocks`` the body."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CandidateView:
+    """A request offered in an approval question.
+
+    Attributes:
+        request_id: The request.
+        title: Its title.
+        score: How close it is (0..1).
+        why: Why it may match, or what differs.
+        customers: Distinct accounts that asked for it.
+        arr: Their ARR.
+    """
+
+    request_id: str
+    title: str
+    score: float
+    why: str = ""
+    customers: int = 0
+    arr: Decimal = Decimal(0)
+
+
+def escape(text: str) -> str:
+    """Escape Slack's control characters so customer text stays text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def money(amount: Decimal | float | int) -> str:
+    """ARR the way people say it: $950K, $1.2M."""
+    value = float(amount)
+    if value >= 1_000_000:
+        return f"${value / 1_000_000:.1f}M".replace(".0M", "M")
+    if value >= 1_000:
+        return f"${value / 1_000:.0f}K"
+    return f"${value:.0f}"
+
+
+def button_value(**ids: str) -> str:
+    """A compact, parseable button value holding only ids."""
+    return json.dumps(ids, separators=(",", ":"), sort_keys=True)
+
+
+def _quote(text: str) -> str:
+    clipped = text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 1].rstrip() + "…"
+    return "\n".join(f"> {line}" if line else ">" for line in escape(clipped).splitlines())
+
+
+def _section(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}, **extra}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+
+
+def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label[:75], "emoji": False},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _demand(customers: int, arr: Decimal) -> str:
+    if customers == 0:
+        return "no customers yet"
+    asked = "1 customer asked" if customers == 1 else f"{customers} customers asked"
+    return f"{asked}, {money(arr)} ARR" if arr else asked
+
+
+def _origin(account: str | None, severity: str) -> str:
+    return f"{escape(account or 'account unknown')}, {severity}"
+
+
+def linked(
+    *,
+    feedback_id: str,
+    turn: int,
+    request_id: str,
+    title: str,
+    account: str | None,
+    severity: str,
+    customers: int,
+    arr: Decimal,
+    quote: str,
+) -> Message:
+    """The confirmation of a confident match, with Open and Undo."""
+    headline = f"Filed under *{escape(title)}* ({_origin(account, severity)})."
+    said = _demand(customers, arr)
+    demand = said[0].upper() + said[1:] + "."
+    return Message(
+        text=f"Filed under {title}.",
+        blocks=[
+            _section(f"{headline} {demand}"),
+            _section(_quote(quote)),
+            {
+                "type": "actions",
+                "block_id": f"linked.{feedback_id}",
+                "elements": [
+                    _button("Open", REQUEST_OPEN, button_value(request=request_id)),
+                    _button("Undo", UNDO, button_value(feedback=feedback_id, turn=str(turn))),
+                ],
+            },
+        ],
+    )
+
+
+def approval_request(
+    *,
+    approval_id: str,
+    account: str | None,
+    severity: str,
+    quote: str,
+    candidates: Sequence[CandidateView],
+    permalink: str | None = None,
+) -> Message:
+    """Ask which request a piece of feedback belongs to (up to three candidates)."""
+    source = f" (<{permalink}|message>)" if permalink else ""
+    blocks: list[dict[str, Any]] = [
+        _section(f"Which request is this? From *{_origin(account, severity)}*{source}:"),
+        _section(_quote(quote)),
+        {"type": "divider"},
+    ]
+    for candidate in candidates[:3]:
+        why = f"\n_{escape(candidate.why)}_" if candidate.why else ""
+        blocks.append(
+            _section(
+                f"*{escape(candidate.title)}*\n"
+                f"{_demand(candidate.customers, candidate.arr)} · match {candidate.score:.2f}{why}",
+                accessory=_button(
+                    "This one",
+                    APPROVAL_LINK,
+                    button_value(approval=approval_id, request=candidate.request_id),
+                ),
+            )
+        )
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": f"approval.{approval_id}",
+            "elements": [
+                _button(
+                    "New request",
+                    APPROVAL_NEW,
+                    button_value(approval=approval_id),
+                    style="primary",
+                ),
+                _button(
+                    "Not feedback",
+                    APPROVAL_NOT_FEEDBACK,
+                    button_value(approval=approval_id),
+                    style="danger",
+                ),
+            ],
+        }
+    )
+    return Message(text="Which request is this feedback for?", blocks=blocks)
+
+
+def approval_decided(*, outcome: str, by_user: str | None, quote: str) -> Message:
+    """The approval question after a decision: what happened and who decided (no buttons).
+
+    Args:
+        outcome: e.g. ``Linked to *SSO with Okta*`` (mrkdwn, already escaped).
+        by_user: The Slack user id who decided, or ``None`` for the bot.
+        quote: The customer's words.
+    """
+    who = f" by <@{by_user}>" if by_user else ""
+    return Message(
+        text=f"{outcome}{who}.", blocks=[_section(f"{outcome}{who}."), _section(_quote(quote))]
+    )
+
+
+def approval_reminder(*, days_left: float) -> Message:
+    """The one reminder, posted in the question's thread."""
+    when = (
+        "soon"
+        if days_left < 1
+        else f"in {round(days_left)} day{'s' if round(days_left) != 1 else ''}"
+    )
+    text = (
+        "Still waiting on this one: the buttons above still work. "
+        f"Without an answer I'll file it as a new request {when}."
+    )
+    return Message(text=text, blocks=[_section(text)])
+
+
+def approval_expired(*, title: str, duplicate_of: str | None) -> Message:
+    """Told to the submitter when an unanswered question was filed as a new request."""
+    maybe = f", marked as a possible duplicate of *{escape(duplicate_of)}*" if duplicate_of else ""
+    text = f"No answer, so I filed it as a new request: *{escape(title)}*{maybe}."
+    return Message(text=text, blocks=[_section(text)])
+
+
+def new_request_filed(
+    *, request_id: str, title: str, area: str | None, account: str | None, quote: str
+) -> Message:
+    """Told to the submitter when their feedback became a new request."""
+    where = f" in *{escape(area)}*" if area else ""
+    who = f" from {escape(account)}" if account else ""
+    text = f"Nothing like it yet, so I drafted a new request{where}: *{escape(title)}*{who}."
+    return Message(
+        text=f"Drafted a new request: {title}.",
+        blocks=[
+            _section(text),
+            _section(_quote(quote)),
+            {
+                "type": "actions",
+                "block_id": f"new.{request_id}",
+                "elements": [_button("Open", REQUEST_OPEN, button_value(request=request_id))],
+            },
+        ],
+    )
+
+
+def undone(*, title: str, by_user: str, quote: str) -> Message:
+    """The confirmation after Undo: unlinked, and asked again below."""
+    text = f"Unlinked from *{escape(title)}* by <@{by_user}>. I'll ask again which request it is."
+    return Message(text=f"Unlinked from {title}.", blocks=[_section(text), _section(_quote(quote))])
+
+
+def account_picker(
+    *,
+    approval_id: str,
+    channel_id: str | None,
+    quote: str,
+    accounts: Sequence[tuple[str, str]],
+) -> Message:
+    """Ask which customer a message is from (accounts as (id, name), largest first)."""
+    where = f" in <#{channel_id}>" if channel_id else ""
+    options = [
+        {"text": {"type": "plain_text", "text": name[:75]}, "value": account_id}
+        for account_id, name in accounts[:100]
+    ]
+    elements: list[dict[str, Any]] = []
+    if options:
+        elements.append(
+            {
+                "type": "static_select",
+                "action_id": ACCOUNT_PICK,
+                "placeholder": {"type": "plain_text", "text": "Pick the customer"},
+                "options": options,
+            }
+        )
+    elements.append(_button("Unknown", ACCOUNT_UNKNOWN, button_value(approval=approval_id)))
+    return Message(
+        text="Which customer is this feedback from?",
+        blocks=[
+            _section(f"Which customer is this feedback{where} from?"),
+            _section(_quote(quote)),
+            {"type": "actions", "block_id": f"account.{approval_id}", "elements": elements},
+        ],
+    )
+
+
+def account_chosen(*, account: str | None, by_user: str | None) -> Message:
+    """The account question after it was answered (or timed out)."""
+    who = f" by <@{by_user}>" if by_user else ""
+    chosen = f"*{escape(account)}*" if account else "*unknown* (no answer)"
+    text = f"Customer: {chosen}{who}."
+    return Message(text=text, blocks=[_section(text)])
+
+
+def nothing_to_file(*, channel_id: str) -> Message:
+    """Told to the submitter when a message holds no customer ask."""
+    text = (
+        f"I read the message in <#{channel_id}> but found no customer ask in it, so I filed "
+        "nothing. If I missed one, file it with `/feedback <what they asked for>`."
+    )
+    return Message(text=text, blocks=[_section(text)])
+
+
+def cannot_read_channel(*, channel_id: str, error: str) -> Message:
+    """Told to the submitter when the bot cannot read the message's channel."""
+    if error in ("not_in_channel", "channel_not_found"):
+        text = (
+            f"I can't read <#{channel_id}>: invite me with `/invite @Feedback Bot`, "
+            "then add the reaction again."
+        )
+    else:
+        text = f"I couldn't read that message ({error}). Try again, or use `/feedback <text>`."
+    return Message(text=text, blocks=[_section(text)])
