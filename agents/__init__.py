@@ -14,6 +14,7 @@ Errors: see :mod:`agents.errors`.
 
 from agents.calibration import Calibration, ScoredQueries, calibrate
 from agents.embedders import EMBEDDERS, Embedder, get_embedder
+from agents.embedders.cache import CachedEmbedder
 from agents.embedders.fake import FakeEmbedder
 from agents.embedders.local import LOCAL_THRESHOLDS, LocalEmbedder
 from agents.embedders.openai import OpenAIEmbedder
@@ -62,6 +63,7 @@ __all__ = [
     "LOCAL_THRESHOLDS",
     "AgentsError",
     "AreaInsights",
+    "CachedEmbedder",
     "Calibration",
     "Candidate",
     "ComposedMessage",

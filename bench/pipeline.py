@@ -603,11 +603,11 @@ def main() -> int:
     parser.add_argument("--paced", type=int, default=200)
     parser.add_argument("--rate", type=float, default=10.0, help="paced messages per second")
     parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=32, help="each worker's")
+    parser.add_argument("--concurrency", type=int, default=64, help="each worker's")
     parser.add_argument(
         "--workers", type=int, default=2, help="worker processes (0: one in this process)"
     )
-    parser.add_argument("--inflight", type=int, default=50, help="burst: starts at once")
+    parser.add_argument("--inflight", type=int, default=100, help="burst: starts at once")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()

@@ -369,8 +369,13 @@ def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
     async def run(args: argparse.Namespace) -> int:
         from bot.worker import run_worker
+        from workflows.slack import SlackFatal
 
-        await run_worker(_domain_settings(args), concurrency=args.concurrency)
+        try:
+            await run_worker(_domain_settings(args), concurrency=args.concurrency)
+        except SlackFatal as exc:  # e.g. a wrong token or SLACK_API_URL at start-up
+            print(f"feedback-bot worker: error: {exc}", file=sys.stderr)
+            return 2
         return 0
 
     parser.set_defaults(handler=_domain_command("worker", run))

@@ -14,6 +14,7 @@ import signal
 
 import workflows.intake  # noqa: F401  (registers the product's workflows)
 from agents import Embedder
+from feedback.errors import ConfigurationError
 from feedback.migrate import ensure_current
 from feedback.settings import Settings
 from workflows.deps import open_deps, use_deps
@@ -43,6 +44,10 @@ async def run_worker(
         ConfigurationError: The domain tables are missing or out of date
             (run ``feedback-bot db upgrade``).
     """
+    if not settings.slack_bot_token.get_secret_value():
+        raise ConfigurationError(
+            "SLACK_BOT_TOKEN: not set; use the app's Bot User OAuth Token (xoxb-...)"
+        )
     await ensure_current(settings.database_url)
     stop = stop or _stop_on_signals()
     async with (

@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from feedback import audit
 from feedback._util import insert_ignore, utcnow
 from feedback.errors import NotFound
-from feedback.schema import feedback_items, filed_messages, message_reactors
+from feedback.schema import accounts, feedback_items, filed_messages, message_reactors, users
 
 __all__ = [
     "FeedbackItem",
+    "ItemView",
     "NewItem",
     "add_reactor",
     "claim_message",
@@ -32,6 +33,7 @@ __all__ = [
     "set_account",
     "set_match",
     "unlink",
+    "view",
 ]
 
 
@@ -208,13 +210,27 @@ async def set_match(
 
 
 async def link(
-    conn: AsyncConnection, item_id: str, request_id: str, *, actor: str, reason: str
-) -> bool:
-    """File an item under a request; False when it already was (nothing changes)."""
+    conn: AsyncConnection,
+    item_id: str,
+    request_id: str,
+    *,
+    actor: str,
+    reason: str,
+    tier: str | None = None,
+    score: float | None = None,
+) -> FeedbackItem:
+    """File an item under a request (and record how it matched, when given).
+
+    Returns:
+        The item as it was before; unchanged when it was already filed there.
+    """
     item = await get(conn, item_id)
     if item.request_id == request_id and item.status == "filed":
-        return False
-    await _update(conn, item_id, request_id=request_id, status="filed", match_reason=reason)
+        return item
+    matched = {} if tier is None else {"match_tier": tier, "match_score": score}
+    await _update(
+        conn, item_id, request_id=request_id, status="filed", match_reason=reason, **matched
+    )
     await audit.record(
         conn,
         actor=actor,
@@ -224,7 +240,7 @@ async def link(
         before={"request_id": item.request_id, "status": item.status},
         after={"request_id": request_id, "status": "filed", "reason": reason},
     )
-    return True
+    return item
 
 
 async def unlink(conn: AsyncConnection, item_id: str, *, actor: str) -> str | None:
@@ -268,6 +284,45 @@ async def _update(conn: AsyncConnection, item_id: str, **values: object) -> None
         .where(feedback_items.c.id == item_id)
         .values(**values, updated_at=utcnow())
     )
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """An item with what messages about it show: who filed it and for which customer."""
+
+    item: FeedbackItem
+    submitter_slack_id: str | None
+    account_name: str | None
+
+
+async def view(conn: AsyncConnection, item_id: str) -> ItemView:
+    """The item, its submitter's Slack id and its account's name, in one query.
+
+    Raises:
+        NotFound: There is no such item.
+    """
+    row = (
+        (
+            await conn.execute(
+                select(
+                    feedback_items,
+                    users.c.slack_id.label("submitter_slack_id"),
+                    accounts.c.name.label("account_name"),
+                )
+                .select_from(
+                    feedback_items.join(
+                        users, users.c.id == feedback_items.c.submitter_id
+                    ).outerjoin(accounts, accounts.c.id == feedback_items.c.account_id)
+                )
+                .where(feedback_items.c.id == item_id)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound("feedback item", item_id)
+    return ItemView(_item(row), row["submitter_slack_id"], row["account_name"])
 
 
 def _item(row: RowMapping) -> FeedbackItem:

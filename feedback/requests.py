@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import distinct, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -143,13 +143,13 @@ async def _free_slug(conn: AsyncConnection, base: str) -> str:
     return f"{base}-{n}"
 
 
-async def get(conn: AsyncConnection, request_id: str) -> Request:
-    """The request with this id.
+async def get(conn: AsyncConnection, request_id: str, *, with_areas: bool = True) -> Request:
+    """The request with this id (``area_ids`` left empty unless ``with_areas``).
 
     Raises:
         NotFound: There is none.
     """
-    found = await _find(conn, requests.c.id == request_id)
+    found = await _find(conn, requests.c.id == request_id, with_areas=with_areas)
     if found is None:
         raise NotFound("request", request_id)
     return found
@@ -167,20 +167,24 @@ async def get_by_slug(conn: AsyncConnection, slug: str) -> Request:
     return found
 
 
-async def get_many(conn: AsyncConnection, request_ids: Sequence[str]) -> dict[str, Request]:
-    """The requests with these ids that exist, by id."""
+async def get_many(
+    conn: AsyncConnection, request_ids: Sequence[str], *, with_areas: bool = True
+) -> dict[str, Request]:
+    """The requests with these ids that exist, by id (areas only ``with_areas``)."""
     if not request_ids:
         return {}
     rows = (await conn.execute(select(requests).where(requests.c.id.in_(request_ids)))).mappings()
     found = list(rows)
-    areas = await _areas_of(conn, [r["id"] for r in found])
+    areas = await _areas_of(conn, [r["id"] for r in found]) if with_areas else {}
     return {r["id"]: _request(r, areas.get(r["id"], ())) for r in found}
 
 
-async def _find(conn: AsyncConnection, where: object) -> Request | None:
+async def _find(conn: AsyncConnection, where: object, *, with_areas: bool = True) -> Request | None:
     row = (await conn.execute(select(requests).where(where))).mappings().first()  # type: ignore[arg-type]
     if row is None:
         return None
+    if not with_areas:
+        return _request(row, ())
     areas = await _areas_of(conn, [row["id"]])
     return _request(row, areas.get(row["id"], ()))
 
@@ -257,29 +261,28 @@ async def demand(conn: AsyncConnection, request_ids: Sequence[str]) -> dict[str,
     """Filed feedback, distinct accounts and their ARR, per request (absent: none)."""
     if not request_ids:
         return {}
-    filed = feedback_items.c.status == "filed"
-    counts = await conn.execute(
+    per_account = (
         select(
             feedback_items.c.request_id,
-            func.count(),
-            func.count(distinct(feedback_items.c.account_id)),
+            feedback_items.c.account_id,
+            func.count().label("n"),
+            func.max(accounts.c.arr).label("arr"),
         )
-        .where(feedback_items.c.request_id.in_(request_ids), filed)
-        .group_by(feedback_items.c.request_id)
-    )
-    out = {rid: Demand(int(n), int(a)) for rid, n, a in counts}
-    asked = (
-        select(feedback_items.c.request_id, feedback_items.c.account_id)
-        .where(feedback_items.c.request_id.in_(request_ids), filed)
-        .distinct()
+        .select_from(
+            feedback_items.outerjoin(accounts, accounts.c.id == feedback_items.c.account_id)
+        )
+        .where(feedback_items.c.request_id.in_(request_ids), feedback_items.c.status == "filed")
+        .group_by(feedback_items.c.request_id, feedback_items.c.account_id)
         .subquery()
     )
-    arr = await conn.execute(
-        select(asked.c.request_id, func.sum(accounts.c.arr))
-        .join(accounts, accounts.c.id == asked.c.account_id)
-        .group_by(asked.c.request_id)
+    rows = await conn.execute(
+        select(
+            per_account.c.request_id,
+            func.sum(per_account.c.n),
+            func.count(per_account.c.account_id),
+            func.sum(per_account.c.arr),
+        ).group_by(per_account.c.request_id)
     )
-    for rid, total in arr:
-        base = out.get(rid, Demand())
-        out[rid] = Demand(base.feedback, base.accounts, Decimal(total or 0))
-    return out
+    return {
+        rid: Demand(int(n), int(customers), Decimal(arr or 0)) for rid, n, customers, arr in rows
+    }

@@ -80,6 +80,13 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("approval_reminder", "approval_timeout", "account_pick_timeout", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+            return float(value)  # "90" means 90 seconds
+        return value
+
     @field_validator("approval_reminder", "approval_timeout", "account_pick_timeout")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:

@@ -98,15 +98,16 @@ def _print(text: str) -> None:
 
 
 def database_url(given: str | None, environ: Mapping[str, str]) -> URL:
-    """The database URL from ``--database-url`` or ``$WORKFLOWS_DATABASE_URL``.
+    """The database URL from ``--database-url``, ``$WORKFLOWS_DATABASE_URL`` or the bot's
+    own ``$DATABASE_URL`` (one database serves the engine and the domain).
 
     Raises:
         UsageError: Neither is set, or the value is not a database URL.
     """
-    text = given or environ.get(ENV_DATABASE_URL, "").strip()
+    text = given or (environ.get(ENV_DATABASE_URL) or environ.get("DATABASE_URL") or "").strip()
     if not text:
         raise UsageError(
-            f"no database URL: pass --database-url URL or set {ENV_DATABASE_URL} "
+            f"no database URL: pass --database-url URL or set {ENV_DATABASE_URL} (or DATABASE_URL) "
             "(e.g. sqlite+aiosqlite:///var/runs.db or postgresql+asyncpg://user@host/db)"
         )
     try:

@@ -14,6 +14,7 @@ tasks), so tests and the demo swap any of them without touching module globals.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -21,7 +22,8 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from agents import Embedder, LLMClient, LLMConfig, Matcher, get_embedder
+from agents import CachedEmbedder, Embedder, LLMClient, LLMConfig, Matcher, get_embedder
+from feedback import accounts
 from feedback.database import Database
 from feedback.settings import Settings
 from workflows.matching import IndexSync, load_index
@@ -54,11 +56,34 @@ class Deps:
     team_id: str | None = None
     bot_user_id: str | None = None
     index_sync: IndexSync = field(default_factory=IndexSync)
+    accounts: AccountNames = field(default_factory=lambda: AccountNames())
 
     @property
     def embedder(self) -> Embedder:
         """The matcher's embedder."""
         return self.matcher.embedder
+
+
+@dataclass
+class AccountNames:
+    """Customer accounts by name, re-read at most every ``ttl`` seconds.
+
+    Every extraction looks for a known account named in the text; accounts change
+    only on import, so a minute's delay is the price of not reading them per message.
+    """
+
+    ttl: float = 60.0
+    _names: dict[str, str] = field(default_factory=dict)
+    _expires: float = 0.0
+
+    async def by_name(self, db: Database) -> dict[str, str]:
+        """Account ids by name, the largest accounts first (at most 500)."""
+        if time.monotonic() >= self._expires:
+            async with db.read() as conn:
+                known = await accounts.listing(conn, limit=500)
+            self._names = {a.name: a.id for a in known}
+            self._expires = time.monotonic() + self.ttl
+        return self._names
 
 
 _current: ContextVar[Deps] = ContextVar("feedback_bot_deps")
@@ -114,7 +139,7 @@ async def open_deps(
         deps = Deps(
             db=db,
             slack=slack,
-            matcher=Matcher(embedder or get_embedder(settings.embedder)),
+            matcher=Matcher(CachedEmbedder(embedder or get_embedder(settings.embedder))),
             settings=settings,
             llm=llm if llm is not None else _llm(settings),
             team_id=me.get("team_id"),

@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 ACTOR = system("intake")
 ITEM_NAMESPACE = uuid_lib.UUID("6f1c2a7e-3d5b-4c8e-9a41-0b7d2e5f8c13")
-MAX_KNOWN_ACCOUNTS = 500
 
 
 @dataclass(frozen=True)
@@ -294,13 +293,10 @@ async def extract_items(
     twice. The account is the channel's or the author's, else one named in the text.
     """
     deps = current()
-    async with deps.db.read() as conn:
-        known = await accounts.listing(conn, limit=MAX_KNOWN_ACCOUNTS)
+    known = await deps.accounts.by_name(deps.db)
     thread = [ThreadMessage(m["author"], m["text"], m["role"]) for m in read["thread"]]
-    extraction = await extract_feedback(
-        thread, llm=deps.llm, known_accounts=[a.name for a in known]
-    )
-    by_name = {a.name.casefold(): a.id for a in known}
+    extraction = await extract_feedback(thread, llm=deps.llm, known_accounts=list(known))
+    by_name = {name.casefold(): account_id for name, account_id in known.items()}
     named = by_name.get(extraction.account.casefold()) if extraction.account else None
     account_id = read.get("account_id") or named
     new = [

@@ -9,6 +9,7 @@ since it last looked, before each match.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from feedback import embeddings
+from feedback.items import FeedbackItem
 
 if TYPE_CHECKING:
     from workflows.deps import Deps
@@ -26,6 +28,7 @@ __all__ = [
     "forget_text",
     "index_text",
     "load_index",
+    "matching_text",
     "sync_index",
 ]
 
@@ -36,15 +39,25 @@ OVERLAP = timedelta(seconds=5)
 
 @dataclass
 class IndexSync:
-    """Which stored version of each request this worker's index holds."""
+    """Which stored version of each request this worker's index holds.
 
+    Attributes:
+        every: Look for other workers' changes at most this often, in seconds (a
+            burst of matches shares one look).
+    """
+
+    every: float = 0.5
     loaded: dict[str, datetime] = field(default_factory=dict)
+    seen_until: datetime | None = None
+    next_look: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    @property
-    def seen_until(self) -> datetime | None:
-        """The latest stored change loaded."""
-        return max(self.loaded.values(), default=None)
+    def saw(self, versions: dict[str, datetime]) -> None:
+        """Record the stored versions now loaded."""
+        self.loaded.update(versions)
+        latest = max(versions.values(), default=None)
+        if latest is not None and (self.seen_until is None or latest > self.seen_until):
+            self.seen_until = latest
 
 
 async def load_index(deps: Deps) -> int:
@@ -61,7 +74,7 @@ async def load_index(deps: Deps) -> int:
         by_request.setdefault(row.request_id, []).append(row)
     for request_id, rows in by_request.items():
         _put(deps, request_id, rows)
-    deps.index_sync.loaded.update(versions)
+    deps.index_sync.saw(versions)
     return len(by_request)
 
 
@@ -69,19 +82,26 @@ async def sync_index(deps: Deps) -> int:
     """Reload the requests whose stored texts changed since this worker loaded them.
 
     Returns:
-        How many requests were reloaded.
+        How many requests were reloaded (0 when it looked less than ``every`` ago).
     """
     sync = deps.index_sync
     async with sync.lock:
-        seen = sync.seen_until
-        since = None if seen is None else seen - OVERLAP
+        if time.monotonic() < sync.next_look:
+            return 0
+        sync.next_look = time.monotonic() + sync.every
+        since = None if sync.seen_until is None else sync.seen_until - OVERLAP
         async with deps.db.read() as conn:
             versions = await embeddings.changed_since(conn, deps.embedder.name, since)
-        changed = [rid for rid, when in versions.items() if sync.loaded.get(rid) != when]
+        changed = {rid: when for rid, when in versions.items() if sync.loaded.get(rid) != when}
         for request_id in changed:
             await _refresh(deps, request_id)
-            sync.loaded[request_id] = versions[request_id]
+        sync.saw(changed)
     return len(changed)
+
+
+def matching_text(item: FeedbackItem) -> str:
+    """The words of a feedback item that are matched and indexed: its pain, in short."""
+    return item.pain or item.summary or item.quote
 
 
 async def index_text(deps: Deps, request_id: str, text_id: str, text: str) -> None:

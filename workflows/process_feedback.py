@@ -19,14 +19,20 @@ from __future__ import annotations
 from typing import Any
 
 from agents import ProductArea, draft_request
-from feedback import accounts, approvals, areas, items, users
+from feedback import approvals, areas, items, users
 from feedback import requests as requests_db
 from feedback.audit import record, system
 from feedback.errors import NotFound
 from workflows import messages
 from workflows.deps import Deps, current
 from workflows.engine import Hook, HookTimeout, create_hook, start_child, step, uuid, workflow
-from workflows.matching import REQUEST_TEXT, forget_text, index_text, sync_index
+from workflows.matching import (
+    REQUEST_TEXT,
+    forget_text,
+    index_text,
+    matching_text,
+    sync_index,
+)
 from workflows.messages import CandidateView
 from workflows.notify import post_once, update_posted
 from workflows.requests import new_request
@@ -51,12 +57,14 @@ async def process_feedback(
     match = await match_item(item_id, turn, exclude or [])
     if match["tier"] == "link":
         best = match["candidates"][0]
-        await link_item(item_id, best["request_id"], ACTOR, match["reason"], turn)
+        await link_item(
+            item_id, best["request_id"], ACTOR, match["reason"], turn, "link", match["score"]
+        )
         return {"outcome": "linked", "request_id": best["request_id"]}
     if match["tier"] == "ask":
         return await _ask(item_id, turn, match)
     request_id = uuid().hex
-    created = await create_request(item_id, request_id, ACTOR, None)
+    created = await create_request(item_id, request_id, ACTOR, None, "new", match["score"])
     await start_child(new_request, request_id, run_id=f"new-request:{request_id}")
     await send_new_request(item_id, turn, created)
     return {"outcome": "new", "request_id": request_id}
@@ -64,14 +72,14 @@ async def process_feedback(
 
 async def _ask(item_id: str, turn: int, match: dict[str, Any]) -> dict[str, Any]:
     hook = await create_hook()
-    approval_id = await ask_person(item_id, turn, hook.token, match["candidates"])
+    approval_id = await ask_person(item_id, turn, hook.token, match["candidates"], match["score"])
     answer = await _wait_for_answer(approval_id, hook)
     decision = answer["decision"] or {}
     choice = decision.get("choice") if answer["status"] == "decided" else "expired"
     by = answer["decided_by"]
     if choice == "link":
         request_id = str(decision["request_id"])
-        await link_item(item_id, request_id, by, "chosen by a person", None)
+        await link_item(item_id, request_id, by, "chosen by a person", None, None, None)
         await close_approval(approval_id, "link", request_id)
         return {"outcome": "linked", "request_id": request_id, "by": by}
     if choice == "not_feedback":
@@ -80,7 +88,7 @@ async def _ask(item_id: str, turn: int, match: dict[str, Any]) -> dict[str, Any]
         return {"outcome": "discarded", "by": by}
     request_id = uuid().hex
     duplicate_of = match["candidates"][0]["request_id"] if choice == "expired" else None
-    await create_request(item_id, request_id, by or ACTOR, duplicate_of)
+    await create_request(item_id, request_id, by or ACTOR, duplicate_of, None, None)
     await start_child(new_request, request_id, run_id=f"new-request:{request_id}")
     await close_approval(approval_id, choice or "expired", request_id)
     if choice == "expired":
@@ -137,10 +145,10 @@ async def match_item(item_id: str, turn: int, exclude: list[str]) -> dict[str, A
     async with deps.db.read() as conn:
         item = await items.get(conn, item_id)
     await sync_index(deps)  # what other workers filed meanwhile
-    decision = await deps.matcher.decide(item.pain or item.summary)
+    decision = await deps.matcher.decide(matching_text(item))
     ranked = [c for c in decision.candidates if c.request_id not in exclude]
     async with deps.db.read() as conn:
-        known = await requests_db.get_many(conn, [c.request_id for c in ranked])
+        known = await requests_db.get_many(conn, [c.request_id for c in ranked], with_areas=False)
         demand = await requests_db.demand(conn, list(known))
     ranked = [c for c in ranked if c.request_id in known][:MAX_CANDIDATES]
     tier = decision.tier.value
@@ -161,16 +169,9 @@ async def match_item(item_id: str, turn: int, exclude: list[str]) -> dict[str, A
     ]
     best = views[0].score if views else None
     reason = f"{decision.scorer} {best:.3f} ({decision.thresholds!r})" if best is not None else ""
-    async with deps.db.transaction() as conn:
-        await items.set_match(
-            conn,
-            item_id,
-            tier=tier,
-            score=best,
-            status="pending" if tier == "ask" else "processing",
-        )
     return {
         "tier": tier,
+        "score": best,
         "candidates": [_view_dict(v) for v in views],
         "reason": reason,
     }
@@ -208,7 +209,13 @@ async def _follow_all(deps: Deps, conn: Any, item: items.FeedbackItem, request_i
 
 @step(max_attempts=8)
 async def link_item(
-    item_id: str, request_id: str, actor: str | None, reason: str, confirm_turn: int | None
+    item_id: str,
+    request_id: str,
+    actor: str | None,
+    reason: str,
+    confirm_turn: int | None,
+    tier: str | None,
+    score: float | None,
 ) -> None:
     """File the item under the request; its people follow it; its words join the index.
 
@@ -216,34 +223,38 @@ async def link_item(
     """
     deps = current()
     async with deps.db.transaction() as conn:
-        item = await items.get(conn, item_id)
-        await items.link(conn, item_id, request_id, actor=actor or ACTOR, reason=reason)
+        item = await items.link(
+            conn, item_id, request_id, actor=actor or ACTOR, reason=reason, tier=tier, score=score
+        )
         await _follow_all(deps, conn, item, request_id)
-    await index_text(deps, request_id, item_id, item.quote)
+    await index_text(deps, request_id, item_id, matching_text(item))
     if confirm_turn is not None:
-        await _confirm_link(deps, item_id, confirm_turn)
+        await _confirm_link(deps, item_id, request_id, confirm_turn)
 
 
-async def _confirm_link(deps: Deps, item_id: str, turn: int) -> None:
+async def _confirm_link(deps: Deps, item_id: str, request_id: str, turn: int) -> None:
     async with deps.db.read() as conn:
-        item = await items.get(conn, item_id)
-        assert item.request_id is not None
-        request = await requests_db.get(conn, item.request_id)
-        demand = (await requests_db.demand(conn, [request.id])).get(request.id)
-        submitter = await users.get(conn, item.submitter_id)
-        account = await accounts.get(conn, item.account_id) if item.account_id else None
+        seen = await items.view(conn, item_id)
+        request = await requests_db.get(conn, request_id, with_areas=False)
+        demand = (await requests_db.demand(conn, [request_id])).get(request_id)
     message = messages.linked(
         feedback_id=item_id,
         turn=turn,
-        request_id=request.id,
+        request_id=request_id,
         title=request.title,
-        account=account.name if account else None,
-        severity=item.severity,
+        account=seen.account_name,
+        severity=seen.item.severity,
         customers=demand.accounts if demand else 0,
         arr=demand.arr if demand else requests_db.Demand().arr,
-        quote=item.quote,
+        quote=seen.item.quote,
     )
-    await post_once(f"{item_id}:{turn}:linked", _slack_id(submitter), message)
+    await post_once(f"{item_id}:{turn}:linked", _dm(seen), message)
+
+
+def _dm(seen: items.ItemView) -> str:
+    if not seen.submitter_slack_id:
+        raise ValueError(f"the submitter of {seen.item.id!r} has no Slack id to DM")
+    return seen.submitter_slack_id
 
 
 def _slack_id(user: users.User) -> str:
@@ -253,31 +264,32 @@ def _slack_id(user: users.User) -> str:
 
 
 @step(max_attempts=8)
-async def ask_person(item_id: str, turn: int, token: str, candidates: list[dict[str, Any]]) -> str:
+async def ask_person(
+    item_id: str, turn: int, token: str, candidates: list[dict[str, Any]], score: float | None
+) -> str:
     """Record the question (its id is the item's and the turn's) and DM it to the submitter."""
     deps = current()
     async with deps.db.transaction() as conn:
-        item = await items.get(conn, item_id)
+        seen = await items.view(conn, item_id)
         question = await approvals.open_question(
             conn,
             approval_id=f"match:{item_id}:{turn}",
             feedback_id=item_id,
             kind="match",
-            approver_id=item.submitter_id,
+            approver_id=seen.item.submitter_id,
             hook_token=token,
             candidates=candidates,
         )
-        submitter = await users.get(conn, item.submitter_id)
-        account = await accounts.get(conn, item.account_id) if item.account_id else None
+        await items.set_match(conn, item_id, tier="ask", score=score, status="pending")
     message = messages.approval_request(
         approval_id=question.id,
-        account=account.name if account else None,
-        severity=item.severity,
-        quote=item.quote,
+        account=seen.account_name,
+        severity=seen.item.severity,
+        quote=seen.item.quote,
         candidates=[_view(c) for c in question.candidates],
-        permalink=item.permalink,
+        permalink=seen.item.permalink,
     )
-    channel, ts = await post_once(f"{question.id}:ask", _slack_id(submitter), message)
+    channel, ts = await post_once(f"{question.id}:ask", _dm(seen), message)
     async with deps.db.transaction() as conn:
         await approvals.set_message(conn, question.id, channel, ts)
     return question.id
@@ -338,7 +350,12 @@ async def discard_item(item_id: str, actor: str | None) -> None:
 
 @step(max_attempts=5)
 async def create_request(
-    item_id: str, request_id: str, actor: str, possible_duplicate_of: str | None
+    item_id: str,
+    request_id: str,
+    actor: str,
+    possible_duplicate_of: str | None,
+    tier: str | None,
+    score: float | None,
 ) -> dict[str, Any]:
     """Draft a request from the item (title, description, area), file the item under it."""
     deps = current()
@@ -346,7 +363,7 @@ async def create_request(
         item = await items.get(conn, item_id)
         known_areas = await areas.listing(conn)
     draft = await draft_request(
-        item.pain or item.summary,
+        matching_text(item),
         areas=[ProductArea(a.name, a.description) for a in known_areas],
         llm=deps.llm,
         embedder=deps.embedder,
@@ -370,10 +387,12 @@ async def create_request(
             request_id=request_id,
             after={"title": request.title, "slug": request.slug, "draft": draft.source},
         )
-        await items.link(conn, item_id, request_id, actor=actor, reason="new request")
+        await items.link(
+            conn, item_id, request_id, actor=actor, reason="new request", tier=tier, score=score
+        )
         await _follow_all(deps, conn, item, request_id)
     await index_text(deps, request_id, REQUEST_TEXT, request.text)
-    await index_text(deps, request_id, item_id, item.quote)
+    await index_text(deps, request_id, item_id, matching_text(item))
     return {"request_id": request_id, "title": request.title, "area": area.name if area else None}
 
 
@@ -382,17 +401,15 @@ async def send_new_request(item_id: str, turn: int, created: dict[str, Any]) -> 
     """Tell the submitter where their feedback went."""
     deps = current()
     async with deps.db.read() as conn:
-        item = await items.get(conn, item_id)
-        submitter = await users.get(conn, item.submitter_id)
-        account = await accounts.get(conn, item.account_id) if item.account_id else None
+        seen = await items.view(conn, item_id)
     message = messages.new_request_filed(
         request_id=created["request_id"],
         title=created["title"],
         area=created["area"],
-        account=account.name if account else None,
-        quote=item.quote,
+        account=seen.account_name,
+        quote=seen.item.quote,
     )
-    await post_once(f"{item_id}:{turn}:new", _slack_id(submitter), message)
+    await post_once(f"{item_id}:{turn}:new", _dm(seen), message)
 
 
 @step(max_attempts=8)
@@ -400,9 +417,8 @@ async def send_expired(item_id: str, turn: int, request_id: str) -> None:
     """Tell the submitter an unanswered question was filed as a new request."""
     deps = current()
     async with deps.db.read() as conn:
-        item = await items.get(conn, item_id)
-        submitter = await users.get(conn, item.submitter_id)
-        request = await requests_db.get(conn, request_id)
+        seen = await items.view(conn, item_id)
+        request = await requests_db.get(conn, request_id, with_areas=False)
         duplicate = (
             await requests_db.get(conn, request.possible_duplicate_of)
             if request.possible_duplicate_of
@@ -411,7 +427,7 @@ async def send_expired(item_id: str, turn: int, request_id: str) -> None:
     message = messages.approval_expired(
         title=request.title, duplicate_of=duplicate.title if duplicate else None
     )
-    await post_once(f"{item_id}:{turn}:expired", _slack_id(submitter), message)
+    await post_once(f"{item_id}:{turn}:expired", _dm(seen), message)
 
 
 @step(max_attempts=8)
@@ -421,7 +437,7 @@ async def close_approval(approval_id: str, outcome: str, request_id: str | None)
     async with deps.db.read() as conn:
         question = await approvals.get(conn, approval_id)
         item = await items.get(conn, question.feedback_id)
-        request = await requests_db.get(conn, request_id) if request_id else None
+        request = await requests_db.get(conn, request_id, with_areas=False) if request_id else None
         decider = await users.get(conn, question.decided_by) if question.decided_by else None
     if not (question.channel_id and question.message_ts):
         return
@@ -456,7 +472,7 @@ async def unlink_item(item_id: str, by_slack_user: str) -> dict[str, Any]:
         request_id = await items.unlink(conn, item_id, actor=user.id)
         if request_id is None:
             return {"status": "not-linked"}
-        request = await requests_db.get(conn, request_id)
+        request = await requests_db.get(conn, request_id, with_areas=False)
     await forget_text(deps, request_id, item_id)
     return {"status": "unlinked", "request_id": request_id, "title": request.title, "by": user.id}
 
