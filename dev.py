@@ -74,6 +74,8 @@ def main(argv: list[str]) -> int:
         run(py, "bench/engine.py", *rest)
         or run(py, "bench/recovery.py")
         or run(py, "bench/matching.py", *rest)
+        or run(py, "bench/extraction.py")
+        or run(py, "bench/pipeline.py")
     )
 
 

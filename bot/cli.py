@@ -369,6 +369,7 @@ def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
     async def run(args: argparse.Namespace) -> int:
         from bot.worker import run_worker
+        from workflows.engine import RetryableError
         from workflows.slack import SlackFatal
 
         try:
@@ -376,6 +377,9 @@ def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         except SlackFatal as exc:  # e.g. a wrong token or SLACK_API_URL at start-up
             print(f"feedback-bot worker: error: {exc}", file=sys.stderr)
             return 2
+        except RetryableError as exc:  # Slack unreachable at start-up
+            print(f"feedback-bot worker: error: {exc}; check SLACK_API_URL", file=sys.stderr)
+            return 1
         return 0
 
     parser.set_defaults(handler=_domain_command("worker", run))

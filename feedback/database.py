@@ -16,18 +16,21 @@ without "database is locked" errors.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from feedback.errors import ConfigurationError
 
 __all__ = ["Database"]
+
+T = TypeVar("T")
 
 
 class Database:
@@ -81,6 +84,21 @@ class Database:
         """A write transaction, committed when the block ends, rolled back on error."""
         async with self.writer.begin() as conn:
             yield conn
+
+    async def transact(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``work`` in a write transaction; once more if the connection was dropped.
+
+        For work done while a person waits (a click): after a database restart the
+        pool's first connection is dead, and the retry gets a fresh one.
+        """
+        try:
+            async with self.transaction() as conn:
+                return await work(conn)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        async with self.transaction() as conn:
+            return await work(conn)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,10 +29,13 @@ __all__ = [
     "discard",
     "for_message",
     "get",
+    "get_many",
     "link",
     "reactors",
+    "release_message",
     "set_account",
     "set_match",
+    "submitted_under",
     "unlink",
     "view",
 ]
@@ -50,6 +54,7 @@ class NewItem:
     submitter_id: str
     channel_id: str | None = None
     message_ts: str | None = None
+    thread_ts: str | None = None
     position: int = 0
     permalink: str | None = None
     account_id: str | None = None
@@ -69,6 +74,7 @@ class FeedbackItem:
         permalink: The Slack message it came from.
         channel_id: That message's channel.
         message_ts: That message's ts.
+        thread_ts: Its thread's (the parent's ts; its own when top-level).
         position: The n-th ask found in that message.
         severity: ``low``, ``medium`` or ``high``.
         source: ``reaction``, ``shortcut``, ``command``, ``mention`` or ``api``.
@@ -88,6 +94,7 @@ class FeedbackItem:
     permalink: str | None
     channel_id: str | None
     message_ts: str | None
+    thread_ts: str | None
     position: int
     severity: str
     source: str
@@ -100,20 +107,37 @@ class FeedbackItem:
 
 
 async def claim_message(
-    conn: AsyncConnection, channel_id: str, message_ts: str, *, submitter_id: str, source: str
+    conn: AsyncConnection,
+    channel_id: str,
+    message_ts: str,
+    *,
+    submitter_id: str,
+    source: str,
+    via_ts: str | None = None,
 ) -> bool:
-    """Claim a Slack message for filing; False when someone already filed it."""
-    return await insert_ignore(
-        conn,
-        filed_messages,
-        {
-            "channel_id": channel_id,
-            "message_ts": message_ts,
-            "submitter_id": submitter_id,
-            "source": source,
-            "created_at": utcnow(),
-        },
+    """Claim a Slack message for filing; False when it was claimed before.
+
+    ``via_ts`` claims a thread's parent on behalf of one of its replies; claiming it
+    again for the same reply (a re-run) counts as a success.
+    """
+    values = {
+        "channel_id": channel_id,
+        "message_ts": message_ts,
+        "submitter_id": submitter_id,
+        "source": source,
+        "via_ts": via_ts,
+        "created_at": utcnow(),
+    }
+    if await insert_ignore(conn, filed_messages, values):
+        return True
+    if via_ts is None:
+        return False
+    row = await conn.execute(
+        select(filed_messages.c.via_ts).where(
+            filed_messages.c.channel_id == channel_id, filed_messages.c.message_ts == message_ts
+        )
     )
+    return row.scalar_one_or_none() == via_ts
 
 
 async def add_reactor(
@@ -171,16 +195,52 @@ async def get(conn: AsyncConnection, item_id: str) -> FeedbackItem:
 async def for_message(
     conn: AsyncConnection, channel_id: str, message_ts: str
 ) -> list[FeedbackItem]:
-    """The items filed from one Slack message, in order."""
+    """The items filed from one Slack message, or from the thread it starts, in order."""
     rows = await conn.execute(
         select(feedback_items)
         .where(
             feedback_items.c.channel_id == channel_id,
-            feedback_items.c.message_ts == message_ts,
+            (feedback_items.c.message_ts == message_ts)
+            | (feedback_items.c.thread_ts == message_ts),
         )
+        .order_by(feedback_items.c.created_at, feedback_items.c.position)
+    )
+    return [_item(row) for row in rows.mappings()]
+
+
+async def get_many(conn: AsyncConnection, item_ids: Sequence[str]) -> list[FeedbackItem]:
+    """The items with these ids that exist, by position."""
+    if not item_ids:
+        return []
+    rows = await conn.execute(
+        select(feedback_items)
+        .where(feedback_items.c.id.in_(item_ids))
         .order_by(feedback_items.c.position)
     )
     return [_item(row) for row in rows.mappings()]
+
+
+async def submitted_under(conn: AsyncConnection, request_id: str, user_id: str) -> int:
+    """How many of a user's items are filed under a request."""
+    query = (
+        select(func.count())
+        .select_from(feedback_items)
+        .where(
+            feedback_items.c.request_id == request_id,
+            feedback_items.c.submitter_id == user_id,
+            feedback_items.c.status == "filed",
+        )
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def release_message(conn: AsyncConnection, channel_id: str, message_ts: str) -> None:
+    """Forget the claim on a message nothing was filed from (it could not be read)."""
+    await conn.execute(
+        sql_delete(filed_messages).where(
+            filed_messages.c.channel_id == channel_id, filed_messages.c.message_ts == message_ts
+        )
+    )
 
 
 async def set_account(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,6 +35,7 @@ __all__ = [
     "get_by_slug",
     "get_many",
     "set_status",
+    "unfollow",
 ]
 
 
@@ -244,6 +246,15 @@ async def follow(conn: AsyncConnection, request_id: str, user_id: str) -> bool:
         conn,
         request_followers,
         {"request_id": request_id, "user_id": user_id, "created_at": utcnow()},
+    )
+
+
+async def unfollow(conn: AsyncConnection, request_id: str, user_id: str) -> None:
+    """Stop a user following a request."""
+    await conn.execute(
+        sql_delete(request_followers).where(
+            request_followers.c.request_id == request_id, request_followers.c.user_id == user_id
+        )
     )
 
 

@@ -197,6 +197,8 @@ filed_messages = Table(
     Column("message_ts", String(32), primary_key=True),
     Column("submitter_id", ForeignKey("users.id"), nullable=False),
     Column("source", String(16), nullable=False),
+    # a thread's parent claimed when one of its replies was filed: that reply's ts
+    Column("via_ts", String(32)),
     _created(),
 )
 
@@ -221,6 +223,9 @@ feedback_items = Table(
     Column("permalink", String(500)),
     Column("channel_id", String(32)),
     Column("message_ts", String(32)),
+    # the thread the message belongs to (its parent's ts; its own for a top-level message):
+    # a thread is filed once, whichever of its messages got the reaction
+    Column("thread_ts", String(32)),
     # the n-th ask extracted from the message (a message may carry several)
     Column("position", Integer, nullable=False, server_default="0"),
     Column("severity", String(8), nullable=False),
@@ -238,6 +243,7 @@ feedback_items = Table(
     CheckConstraint(_in("status", ITEM_STATUSES), name="status"),
 )
 Index("ix_feedback_request", feedback_items.c.request_id)
+Index("ix_feedback_thread", feedback_items.c.channel_id, feedback_items.c.thread_ts)
 
 approvals = Table(
     "approvals",

@@ -13,7 +13,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from feedback.errors import ConfigurationError
@@ -94,6 +101,15 @@ class Settings(BaseSettings):
             raise ValueError("must be a positive duration (seconds, or ISO 8601 like P7D)")
         return value
 
+    @model_validator(mode="after")
+    def _reminder_before_timeout(self) -> Settings:
+        if self.approval_reminder >= self.approval_timeout:
+            raise ValueError(
+                "APPROVAL_REMINDER must be shorter than APPROVAL_TIMEOUT (the reminder "
+                "comes before the question closes)"
+            )
+        return self
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read the settings once; a bad value stops start-up with one line that names it.
@@ -108,5 +124,6 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise ConfigurationError(f"{name}: {first['msg']}") from exc
+        if not first["loc"]:  # a rule across settings names them in its message
+            raise ConfigurationError(str(first["msg"]).removeprefix("Value error, ")) from exc
+        raise ConfigurationError(f"{str(first['loc'][0]).upper()}: {first['msg']}") from exc

@@ -53,8 +53,9 @@ async def ensure(
     found = await _find(conn, users.c.slack_id == slack_id)
     if found is not None:
         return found
+    email = email.strip().lower() if email else None  # addresses are stored lower-cased
     if email:
-        by_email = await _find(conn, users.c.email == email)
+        by_email = await _find(conn, func.lower(users.c.email) == email)
         if by_email is not None and by_email.slack_id is None:
             await conn.execute(
                 update(users).where(users.c.id == by_email.id).values(slack_id=slack_id)

@@ -10,8 +10,11 @@ is delivered late or not at all.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from feedback import accounts, approvals, items, users
 from feedback.database import Database
@@ -61,56 +64,67 @@ async def answer_approval(
         choice: ``link`` (with ``request_id``), ``new`` or ``not_feedback``.
         request_id: The candidate chosen; it must be one that was offered.
     """
-    decision: dict[str, Any] = {"choice": choice}
-    async with db.transaction() as conn:
+
+    async def decide(conn: AsyncConnection) -> tuple[Answer, approvals.Approval | None]:
         try:
             question = await approvals.get(conn, approval_id)
         except NotFound:
-            return Answer("invalid", "That question no longer exists.")
+            return Answer("invalid", "That question no longer exists."), None
         if question.kind != "match":
-            return Answer("invalid", "That button does not belong to this question.")
+            return Answer("invalid", "That button does not belong to this question."), None
+        decision: dict[str, Any] = {"choice": choice}
         if choice == "link":
             offered = {c["request_id"] for c in question.candidates}
             if request_id not in offered:
-                return Answer("invalid", "That request was not one of the choices.")
+                return Answer("invalid", "That request was not one of the choices."), None
             decision["request_id"] = request_id
-        denied = await _authorize(conn, question, slack_user)
-        if denied is not None:
-            return denied
-        user = await users.get_by_slack_id(conn, slack_user)
-        won, after = await approvals.decide(conn, approval_id, user_id=user.id, decision=decision)
-        outcome = await _outcome(conn, after, won)
-    if outcome.status == "decided":
-        await _wake(engine, after)
-    return outcome
+        return await _decide(conn, question, slack_user, decision)
+
+    return await _answer(engine, db, decide)
 
 
 async def answer_account(
     engine: Engine, db: Database, *, approval_id: str, slack_user: str, account_id: str | None
 ) -> Answer:
     """Answer "which customer is this from?" (``account_id`` ``None``: unknown)."""
-    async with db.transaction() as conn:
+
+    async def decide(conn: AsyncConnection) -> tuple[Answer, approvals.Approval | None]:
         try:
             question = await approvals.get(conn, approval_id)
         except NotFound:
-            return Answer("invalid", "That question no longer exists.")
+            return Answer("invalid", "That question no longer exists."), None
         if question.kind != "account":
-            return Answer("invalid", "That button does not belong to this question.")
+            return Answer("invalid", "That button does not belong to this question."), None
         if account_id is not None:
             try:
                 await accounts.get(conn, account_id)
             except NotFound:
-                return Answer("invalid", "That account no longer exists.")
-        denied = await _authorize(conn, question, slack_user)
-        if denied is not None:
-            return denied
-        user = await users.get_by_slack_id(conn, slack_user)
-        decision = {"account_id": account_id}
-        won, after = await approvals.decide(conn, approval_id, user_id=user.id, decision=decision)
-        outcome = await _outcome(conn, after, won)
-    if outcome.status == "decided":
-        await _wake(engine, after)
-    return outcome
+                return Answer("invalid", "That account no longer exists."), None
+        return await _decide(conn, question, slack_user, {"account_id": account_id})
+
+    return await _answer(engine, db, decide)
+
+
+Decide = Callable[[AsyncConnection], Awaitable[tuple[Answer, "approvals.Approval | None"]]]
+
+
+async def _answer(engine: Engine, db: Database, decide: Decide) -> Answer:
+    """Decide in one transaction (retried once after a dropped connection), then wake."""
+    answer, question = await db.transact(decide)
+    if answer.status == "decided" and question is not None:
+        await _wake(engine, question)
+    return answer
+
+
+async def _decide(
+    conn: AsyncConnection, question: approvals.Approval, slack_user: str, decision: dict[str, Any]
+) -> tuple[Answer, approvals.Approval | None]:
+    denied = await _authorize(conn, question, slack_user)
+    if denied is not None:
+        return denied, None
+    user = await users.get_by_slack_id(conn, slack_user)
+    won, after = await approvals.decide(conn, question.id, user_id=user.id, decision=decision)
+    return await _outcome(conn, after, won), after
 
 
 async def undo(
@@ -131,10 +145,12 @@ async def undo(
         undo_link, feedback_id, turn, slack_user, run_id=f"undo:{feedback_id}:{turn}"
     )
     logger.info("undo requested", extra={"run_id": handle.run_id})
-    return Answer("decided", "Undone: I'll ask again which request it is.", slack_user)
+    return Answer("decided", "Undoing: I'll ask again which request it is.", slack_user)
 
 
-async def _authorize(conn: Any, question: approvals.Approval, slack_user: str) -> Answer | None:
+async def _authorize(
+    conn: AsyncConnection, question: approvals.Approval, slack_user: str
+) -> Answer | None:
     try:
         user = await users.get_by_slack_id(conn, slack_user)
     except NotFound:
@@ -146,12 +162,16 @@ async def _authorize(conn: Any, question: approvals.Approval, slack_user: str) -
     return None
 
 
-async def _outcome(conn: Any, after: approvals.Approval, won: bool) -> Answer:
+async def _outcome(conn: AsyncConnection, after: approvals.Approval, won: bool) -> Answer:
     if won:
         me = await users.get(conn, after.decided_by or "")
         return Answer("decided", "Thanks, done.", me.slack_id)
     if after.status == "expired":
-        return Answer("already", "Too late: this one was already filed as a new request.")
+        late = {
+            "match": "Too late: with no answer in time, it was filed as a new request.",
+            "account": "Too late: with no answer in time, the customer was left unknown.",
+        }
+        return Answer("already", late.get(after.kind, "Too late: this question has closed."))
     decider = await users.get(conn, after.decided_by) if after.decided_by else None
     who = f"<@{decider.slack_id}>" if decider and decider.slack_id else "someone"
     return Answer("already", f"Already decided by {who}.", decider.slack_id if decider else None)

@@ -26,10 +26,17 @@ from feedback import requests as requests_db
 from feedback.audit import system
 from workflows import messages
 from workflows.deps import Deps, current
-from workflows.engine import HookTimeout, create_hook, start_child, step, workflow
-from workflows.notify import notify, post_once, update_posted
+from workflows.engine import (
+    HookTimeout,
+    RetryableError,
+    create_hook,
+    start_child,
+    step,
+    workflow,
+)
+from workflows.notify import dm_once, notify, update_posted
 from workflows.process_feedback import process_feedback
-from workflows.slack import SlackFatal, SlackUser
+from workflows.slack import SlackFatal, SlackMessage, SlackUser
 
 __all__ = [
     "Reaction",
@@ -43,6 +50,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ACTOR = system("intake")
+MAX_ASKS = 5  # the extraction's own cap
 ITEM_NAMESPACE = uuid_lib.UUID("6f1c2a7e-3d5b-4c8e-9a41-0b7d2e5f8c13")
 
 
@@ -54,11 +62,15 @@ class Reaction:
         channel: The message's channel.
         ts: The message's ts (a thread reply's own ts for a reply).
         user: The reactor's Slack id.
+        event_ts: The reaction event's own ts: a reaction removed and added again is a
+            new attempt (after inviting the bot, say), a redelivery of the same event
+            is not.
     """
 
     channel: str
     ts: str
     user: str
+    event_ts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,8 +96,9 @@ class Submission:
 
 
 def reaction_run_id(reaction: Reaction) -> str:
-    """The run id of a reaction: one run per message and reactor."""
-    return f"reaction:{reaction.channel}:{reaction.ts}:{reaction.user}"
+    """The run id of a reaction: one per message, reactor and reaction event."""
+    base = f"reaction:{reaction.channel}:{reaction.ts}:{reaction.user}"
+    return f"{base}:{reaction.event_ts}" if reaction.event_ts else base
 
 
 def message_run_id(submission: Submission) -> str:
@@ -120,17 +133,22 @@ async def ingest_message(submission: Submission) -> dict[str, Any]:
 async def _file_message(channel: str, ts: str, slack_user: str, source: str) -> dict[str, Any]:
     claim = await claim_message(channel, ts, slack_user, source)
     submitter = claim["submitter"]
+    if claim.get("external"):  # a customer's own reaction: theirs to make, not ours to file
+        return {"status": "ignored", "reason": "not a colleague"}
     if not claim["first"]:
         followed = await follow_message(channel, ts, submitter["id"])
         return {"status": "follower", "requests": followed}
-    read = await read_message(channel, ts)
+    read = await read_message(channel, ts, submitter["id"], source)
     if read.get("error"):
         await notify(
-            f"unreadable:{channel}:{ts}",
+            f"unreadable:{channel}:{ts}:{submitter['id']}",
             submitter["slack_id"],
             messages.cannot_read_channel(channel_id=channel, error=read["error"]),
         )
         return {"status": "unreadable", "error": read["error"]}
+    if read.get("thread_filed"):  # another message of this thread was filed already
+        followed = await follow_message(channel, read["thread_filed"], submitter["id"])
+        return {"status": "follower", "requests": followed}
     return await _file(read, submitter, source, f"{channel}:{ts}")
 
 
@@ -159,10 +177,11 @@ async def _ask_account(
 ) -> str | None:
     """DM the submitter an account picker; wait for it (``None``: unknown)."""
     hook = await create_hook()
-    question = await ask_account(item_ids[0], hook.token, submitter, read)
+    question = await ask_account(item_ids, hook.token, submitter, read)
     timeout = current().settings.account_pick_timeout.total_seconds()
-    with contextlib.suppress(HookTimeout):  # no answer: the account stays unknown
-        await hook.wait(timeout=timeout)
+    if question["asked"]:
+        with contextlib.suppress(HookTimeout):  # no answer: the account stays unknown
+            await hook.wait(timeout=timeout)
     return await settle_account(question, item_ids)
 
 
@@ -209,6 +228,8 @@ async def claim_message(channel: str, ts: str, slack_user: str, source: str) -> 
     person = await deps.slack.user(slack_user)
     async with deps.db.transaction() as conn:
         user = await _ensure_user(deps, conn, slack_user, person)
+        if user.is_external:
+            return {"submitter": _person(user), "first": False, "external": True}
         first = await items.claim_message(conn, channel, ts, submitter_id=user.id, source=source)
         await items.add_reactor(conn, channel, ts, user.id)
     return {"submitter": _person(user), "first": first}
@@ -218,6 +239,7 @@ async def claim_message(channel: str, ts: str, slack_user: str, source: str) -> 
 async def follow_message(channel: str, ts: str, user_id: str) -> list[str]:
     """Make a later reactor follow what the message was filed under (now or later)."""
     async with current().db.transaction() as conn:
+        await items.add_reactor(conn, channel, ts, user_id)  # followed when filed later
         filed = [i.request_id for i in await items.for_message(conn, channel, ts)]
         followed = [r for r in dict.fromkeys(filed) if r is not None]
         for request_id in followed:
@@ -226,19 +248,52 @@ async def follow_message(channel: str, ts: str, user_id: str) -> list[str]:
 
 
 @step(max_attempts=8)
-async def read_message(channel: str, ts: str) -> dict[str, Any]:
-    """Read the message, its thread and who wrote what; find the channel's account."""
+async def read_message(channel: str, ts: str, submitter_id: str, source: str) -> dict[str, Any]:
+    """Read the message, its thread and who wrote what; find the channel's account.
+
+    The whole thread is filed, so its parent is claimed too: a reaction on another of
+    its messages later only follows. A message the bot cannot read is released, so a
+    reaction after the bot is invited files it.
+    """
     deps = current()
     try:
         target, thread = await deps.slack.thread_of(channel, ts)
     except SlackFatal as exc:
+        async with deps.db.transaction() as conn:
+            await items.release_message(conn, channel, ts)
         return {"error": exc.error}
-    people: dict[str, SlackUser | None] = {}
-    for author in dict.fromkeys(m.user for m in thread if m.user):
-        people[author] = await deps.slack.user(author)
-    thread_messages = []
+    root = target.thread_ts or ts
+    if root != ts:
+        async with deps.db.transaction() as conn:
+            if not await items.claim_message(
+                conn, channel, root, submitter_id=submitter_id, source=source, via_ts=ts
+            ):
+                return {"thread_filed": root}
+    thread_messages = await _roles(deps, target, thread)
+    await _mark_filing(deps, channel, ts)
+    writer = await deps.slack.user(target.user) if target.user else None
+    async with deps.db.read() as conn:
+        account = await accounts.by_channel(conn, channel)
+        if account is None and writer is not None:
+            account = await accounts.by_domain(conn, writer.email)
+    return {
+        "channel": channel,
+        "ts": ts,
+        "thread_ts": root,
+        "thread": thread_messages,
+        "permalink": await deps.slack.permalink(channel, ts),
+        "account_id": account.id if account else None,
+    }
+
+
+async def _roles(
+    deps: Deps, target: SlackMessage, thread: list[SlackMessage]
+) -> list[dict[str, str]]:
+    """Who wrote what: the customer (the reacted message's author, and anyone from another
+    workspace), a colleague, or a bot (never feedback)."""
+    out = []
     for message in thread:
-        person = people.get(message.user or "")
+        person = await deps.slack.user(message.user) if message.user else None
         if message.bot or message.user in (None, deps.bot_user_id) or (person and person.is_bot):
             role = "bot"
         elif message.user == target.user or (
@@ -248,20 +303,16 @@ async def read_message(channel: str, ts: str) -> dict[str, Any]:
         else:
             role = "colleague"
         name = person.name if person else (message.user or "bot")
-        thread_messages.append({"author": name, "text": message.text, "role": role})
-    await deps.slack.add_reaction(channel, ts, deps.settings.filing_emoji)  # "being filed"
-    writer = people.get(target.user or "")
-    async with deps.db.read() as conn:
-        account = await accounts.by_channel(conn, channel)
-        if account is None and writer is not None:
-            account = await accounts.by_domain(conn, writer.email)
-    return {
-        "channel": channel,
-        "ts": ts,
-        "thread": thread_messages,
-        "permalink": await deps.slack.permalink(channel, ts),
-        "account_id": account.id if account else None,
-    }
+        out.append({"author": name, "text": message.text, "role": role})
+    return out
+
+
+async def _mark_filing(deps: Deps, channel: str, ts: str) -> None:
+    """React so everyone sees the message is being filed (cosmetic: never fails the filing)."""
+    try:
+        await deps.slack.add_reaction(channel, ts, deps.settings.filing_emoji)
+    except (SlackFatal, RetryableError) as exc:
+        logger.warning("could not add the filing reaction: %s", exc)
 
 
 @step
@@ -277,6 +328,7 @@ async def typed_feedback(
     return {
         "channel": channel,
         "ts": None,
+        "thread_ts": None,
         "thread": [{"author": submitter["name"], "text": text, "role": "customer"}],
         "permalink": None,
         "account_id": account.id if account else None,
@@ -293,6 +345,10 @@ async def extract_items(
     twice. The account is the channel's or the author's, else one named in the text.
     """
     deps = current()
+    async with deps.db.read() as conn:  # a re-run keeps what the first run saved
+        saved = await items.get_many(conn, [item_id(key, n) for n in range(MAX_ASKS)])
+    if saved:
+        return {"items": [i.id for i in saved], "account_id": saved[0].account_id}
     known = await deps.accounts.by_name(deps.db)
     thread = [ThreadMessage(m["author"], m["text"], m["role"]) for m in read["thread"]]
     extraction = await extract_feedback(thread, llm=deps.llm, known_accounts=list(known))
@@ -310,11 +366,12 @@ async def extract_items(
             submitter_id=submitter_id,
             channel_id=read["channel"],
             message_ts=read["ts"],
+            thread_ts=read.get("thread_ts"),
             position=position,
             permalink=read["permalink"],
             account_id=account_id,
         )
-        for position, ask in enumerate(extraction.items)
+        for position, ask in enumerate(extraction.items[:MAX_ASKS])
     ]
     async with deps.db.transaction() as conn:
         await items.create(conn, new)
@@ -323,7 +380,7 @@ async def extract_items(
 
 @step
 async def ask_account(
-    item_id: str, token: str, submitter: dict[str, Any], read: dict[str, Any]
+    item_ids: list[str], token: str, submitter: dict[str, Any], read: dict[str, Any]
 ) -> dict[str, Any]:
     """Post the account picker to the submitter; returns the question."""
     from feedback import approvals
@@ -332,25 +389,29 @@ async def ask_account(
     async with deps.db.transaction() as conn:
         question = await approvals.open_question(
             conn,
-            approval_id=f"account:{item_id}",
-            feedback_id=item_id,
+            approval_id=f"account:{item_ids[0]}",
+            feedback_id=item_ids[0],
             kind="account",
             approver_id=submitter["id"],
             hook_token=token,
             candidates=[],
         )
         known = await accounts.listing(conn, limit=100)
-    quote = "\n".join(m["text"] for m in read["thread"] if m["role"] == "customer")
+    async with deps.db.read() as conn:
+        filed = await items.get_many(conn, item_ids)
+    quote = "\n".join(i.quote for i in filed)
     message = messages.account_picker(
         approval_id=question.id,
         channel_id=read["channel"],
         quote=quote,
         accounts=[(a.id, a.name) for a in known],
     )
-    channel, ts = await post_once(f"{question.id}:ask", submitter["slack_id"], message)
+    posted = await dm_once(f"{question.id}:ask", submitter["slack_id"], message)
+    if posted is None:  # nobody to ask: the customer stays unknown
+        return {"id": question.id, "asked": False}
     async with deps.db.transaction() as conn:
-        await approvals.set_message(conn, question.id, channel, ts)
-    return {"id": question.id}
+        await approvals.set_message(conn, question.id, *posted)
+    return {"id": question.id, "asked": True}
 
 
 @step

@@ -88,7 +88,7 @@ def escape(text: str) -> str:
 def money(amount: Decimal | float | int) -> str:
     """ARR the way people say it: $950K, $1.2M."""
     value = float(amount)
-    if value >= 1_000_000:
+    if value >= 999_500:  # rounds to a million or more
         return f"${value / 1_000_000:.1f}M".replace(".0M", "M")
     if value >= 1_000:
         return f"${value / 1_000:.0f}K"
@@ -153,7 +153,7 @@ def linked(
     said = _demand(customers, arr)
     demand = said[0].upper() + said[1:] + "."
     return Message(
-        text=f"Filed under {title}.",
+        text=f"Filed under {escape(title)}.",
         blocks=[
             _section(f"{headline} {demand}"),
             _section(_quote(quote)),
@@ -180,8 +180,9 @@ def approval_request(
 ) -> Message:
     """Ask which request a piece of feedback belongs to (up to three candidates)."""
     source = f" (<{permalink}|message>)" if permalink else ""
+    ask = "Which request is this?" if candidates else "Nothing else matches: a new request?"
     blocks: list[dict[str, Any]] = [
-        _section(f"Which request is this? From *{_origin(account, severity)}*{source}:"),
+        _section(f"{ask} From *{_origin(account, severity)}*{source}:"),
         _section(_quote(quote)),
         {"type": "divider"},
     ]
@@ -264,7 +265,7 @@ def new_request_filed(
     who = f" from {escape(account)}" if account else ""
     text = f"Nothing like it yet, so I drafted a new request{where}: *{escape(title)}*{who}."
     return Message(
-        text=f"Drafted a new request: {title}.",
+        text=f"Drafted a new request: {escape(title)}.",
         blocks=[
             _section(text),
             _section(_quote(quote)),
@@ -280,7 +281,9 @@ def new_request_filed(
 def undone(*, title: str, by_user: str, quote: str) -> Message:
     """The confirmation after Undo: unlinked, and asked again below."""
     text = f"Unlinked from *{escape(title)}* by <@{by_user}>. I'll ask again which request it is."
-    return Message(text=f"Unlinked from {title}.", blocks=[_section(text), _section(_quote(quote))])
+    return Message(
+        text=f"Unlinked from {escape(title)}.", blocks=[_section(text), _section(_quote(quote))]
+    )
 
 
 def account_picker(
@@ -319,16 +322,20 @@ def account_picker(
 
 def account_chosen(*, account: str | None, by_user: str | None) -> Message:
     """The account question after it was answered (or timed out)."""
-    who = f" by <@{by_user}>" if by_user else ""
-    chosen = f"*{escape(account)}*" if account else "*unknown* (no answer)"
-    text = f"Customer: {chosen}{who}."
+    if account:
+        text = f"Customer: *{escape(account)}*" + (f", chosen by <@{by_user}>." if by_user else ".")
+    elif by_user:
+        text = f"Customer: *unknown*, as <@{by_user}> said."
+    else:
+        text = "Customer: *unknown* (no answer in time)."
     return Message(text=text, blocks=[_section(text)])
 
 
 def nothing_to_file(*, channel_id: str) -> Message:
     """Told to the submitter when a message holds no customer ask."""
+    where = f"the message in <#{channel_id}>" if channel_id.startswith(("C", "G")) else "it"
     text = (
-        f"I read the message in <#{channel_id}> but found no customer ask in it, so I filed "
+        f"I read {where} but found no customer ask in it, so I filed "
         "nothing. If I missed one, file it with `/feedback <what they asked for>`."
     )
     return Message(text=text, blocks=[_section(text)])

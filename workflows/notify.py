@@ -9,12 +9,20 @@ for the key (carried in the message's metadata) before posting again.
 
 from __future__ import annotations
 
+import logging
+
 from feedback import outbox
 from workflows.deps import current
 from workflows.engine import step
 from workflows.messages import Message
+from workflows.slack import SlackFatal
 
-__all__ = ["notify", "post_once", "update_posted"]
+__all__ = ["UNREACHABLE", "dm_once", "notify", "post_once", "update_posted"]
+
+logger = logging.getLogger(__name__)
+
+UNREACHABLE = ("user_not_found", "user_disabled", "cannot_dm_bot")
+"""Slack's answers when a person cannot be sent a DM at all."""
 
 
 async def post_once(
@@ -45,12 +53,30 @@ async def post_once(
     return posted_channel, ts
 
 
+async def dm_once(
+    key: str, user: str | None, message: Message, *, thread_ts: str | None = None
+) -> tuple[str, str] | None:
+    """DM a person once per key; ``None`` when they cannot be reached (gone, a bot).
+
+    Filing never fails because a confirmation could not be delivered.
+    """
+    if not user:
+        return None
+    try:
+        return await post_once(key, user, message, thread_ts=thread_ts)
+    except SlackFatal as exc:
+        if exc.error not in UNREACHABLE:
+            raise
+        logger.warning("cannot DM the user for %s: %s", key, exc.error)
+        return None
+
+
 async def update_posted(channel: str, ts: str, message: Message) -> None:
     """Replace a message the bot posted (idempotent by nature)."""
     await current().slack.update(channel, ts, message.text, message.blocks)
 
 
 @step(max_attempts=8)
-async def notify(key: str, to: str, message: Message) -> tuple[str, str]:
-    """A step that posts one message once (see :func:`post_once`)."""
-    return await post_once(key, to, message)
+async def notify(key: str, to: str, message: Message) -> None:
+    """A step that DMs one message once (see :func:`dm_once`)."""
+    await dm_once(key, to, message)

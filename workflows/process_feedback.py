@@ -19,8 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 from agents import ProductArea, draft_request
-from feedback import approvals, areas, items, users
+from feedback import approvals, areas, audit, items, users
 from feedback import requests as requests_db
+from feedback._util import utcnow
 from feedback.audit import record, system
 from feedback.errors import NotFound
 from workflows import messages
@@ -34,7 +35,7 @@ from workflows.matching import (
     sync_index,
 )
 from workflows.messages import CandidateView
-from workflows.notify import post_once, update_posted
+from workflows.notify import dm_once, post_once, update_posted
 from workflows.requests import new_request
 
 __all__ = ["process_feedback", "undo_link"]
@@ -72,8 +73,12 @@ async def process_feedback(
 
 async def _ask(item_id: str, turn: int, match: dict[str, Any]) -> dict[str, Any]:
     hook = await create_hook()
-    approval_id = await ask_person(item_id, turn, hook.token, match["candidates"], match["score"])
-    answer = await _wait_for_answer(approval_id, hook)
+    asked = await ask_person(item_id, turn, hook.token, match["candidates"], match["score"])
+    approval_id = asked["id"]
+    if asked["asked"]:
+        answer = await _wait_for_answer(approval_id, hook)
+    else:  # the submitter cannot be reached: what the deadline would do, now
+        answer = await read_answer(approval_id, True)
     decision = answer["decision"] or {}
     choice = decision.get("choice") if answer["status"] == "decided" else "expired"
     by = answer["decided_by"]
@@ -87,7 +92,8 @@ async def _ask(item_id: str, turn: int, match: dict[str, Any]) -> dict[str, Any]
         await close_approval(approval_id, "not_feedback", None)
         return {"outcome": "discarded", "by": by}
     request_id = uuid().hex
-    duplicate_of = match["candidates"][0]["request_id"] if choice == "expired" else None
+    offered = match["candidates"]
+    duplicate_of = offered[0]["request_id"] if choice == "expired" and offered else None
     await create_request(item_id, request_id, by or ACTOR, duplicate_of, None, None)
     await start_child(new_request, request_id, run_id=f"new-request:{request_id}")
     await close_approval(approval_id, choice or "expired", request_id)
@@ -98,24 +104,36 @@ async def _ask(item_id: str, turn: int, match: dict[str, Any]) -> dict[str, Any]
 
 
 async def _wait_for_answer(approval_id: str, hook: Hook) -> dict[str, Any]:
-    """Wait for a click: one reminder, then the deadline (which expires the question)."""
+    """Wait for a click: one reminder, then the deadline (which expires the question).
+
+    The calls made never depend on the settings, only the durations do: a restart
+    with another APPROVAL_TIMEOUT replays the same calls.
+    """
     settings = current().settings
     timeout = settings.approval_timeout.total_seconds()
-    remind_after = min(settings.approval_reminder.total_seconds(), timeout)
-    waits = [(remind_after, True), (timeout - remind_after, False)]
-    for seconds, then_remind in waits:
-        if seconds <= 0:
-            continue
+    first = min(settings.approval_reminder.total_seconds(), timeout)
+    answer = await _answer_within(hook, approval_id, first)
+    if answer is not None:
+        return answer
+    answer = await remind(approval_id)  # also sees a click whose wake-up was missed
+    if answer["status"] != "pending":
+        return answer
+    answer = await _answer_within(hook, approval_id, max(timeout - first, 1.0))
+    if answer is not None:
+        return answer
+    return await read_answer(approval_id, True)
+
+
+async def _answer_within(hook: Hook, approval_id: str, seconds: float) -> dict[str, Any] | None:
+    """The decision, when one is made within ``seconds`` (the hook only wakes the run)."""
+    while True:
         try:
             await hook.wait(timeout=seconds)
         except HookTimeout:
-            if then_remind and seconds < timeout:
-                await remind(approval_id, (timeout - remind_after) / 86400)
-            continue
+            return None
         answer = await read_answer(approval_id, False)
         if answer["status"] != "pending":
             return answer
-    return await read_answer(approval_id, True)
 
 
 @workflow("undo-link")
@@ -152,9 +170,14 @@ async def match_item(item_id: str, turn: int, exclude: list[str]) -> dict[str, A
         demand = await requests_db.demand(conn, list(known))
     ranked = [c for c in ranked if c.request_id in known][:MAX_CANDIDATES]
     tier = decision.tier.value
-    if turn > 0 or (tier == "link" and decision.best and decision.best.request_id in exclude):
-        tier = "ask"
-    if not ranked:
+    best_kept = (
+        bool(ranked)
+        and decision.best is not None
+        and (ranked[0].request_id == decision.best.request_id)
+    )
+    if turn > 0 or (tier == "link" and not best_kept):
+        tier = "ask"  # after an Undo a person decides, even with nothing else to offer
+    if not ranked and turn == 0:
         tier = "new"
     views = [
         CandidateView(
@@ -202,9 +225,10 @@ def _view_dict(view: CandidateView) -> dict[str, Any]:
 async def _follow_all(deps: Deps, conn: Any, item: items.FeedbackItem, request_id: str) -> None:
     """The submitter and everyone who asked to file the message follow the request."""
     await requests_db.follow(conn, request_id, item.submitter_id)
-    if item.channel_id and item.message_ts:
-        for user_id in await items.reactors(conn, item.channel_id, item.message_ts):
-            await requests_db.follow(conn, request_id, user_id)
+    if item.channel_id:
+        for ts in dict.fromkeys(t for t in (item.message_ts, item.thread_ts) if t):
+            for user_id in await items.reactors(conn, item.channel_id, ts):
+                await requests_db.follow(conn, request_id, user_id)
 
 
 @step(max_attempts=8)
@@ -248,13 +272,7 @@ async def _confirm_link(deps: Deps, item_id: str, request_id: str, turn: int) ->
         arr=demand.arr if demand else requests_db.Demand().arr,
         quote=seen.item.quote,
     )
-    await post_once(f"{item_id}:{turn}:linked", _dm(seen), message)
-
-
-def _dm(seen: items.ItemView) -> str:
-    if not seen.submitter_slack_id:
-        raise ValueError(f"the submitter of {seen.item.id!r} has no Slack id to DM")
-    return seen.submitter_slack_id
+    await dm_once(f"{item_id}:{turn}:linked", seen.submitter_slack_id, message)
 
 
 def _slack_id(user: users.User) -> str:
@@ -266,7 +284,7 @@ def _slack_id(user: users.User) -> str:
 @step(max_attempts=8)
 async def ask_person(
     item_id: str, turn: int, token: str, candidates: list[dict[str, Any]], score: float | None
-) -> str:
+) -> dict[str, Any]:
     """Record the question (its id is the item's and the turn's) and DM it to the submitter."""
     deps = current()
     async with deps.db.transaction() as conn:
@@ -289,10 +307,12 @@ async def ask_person(
         candidates=[_view(c) for c in question.candidates],
         permalink=seen.item.permalink,
     )
-    channel, ts = await post_once(f"{question.id}:ask", _dm(seen), message)
+    posted = await dm_once(f"{question.id}:ask", seen.submitter_slack_id, message)
+    if posted is None:  # nobody to ask
+        return {"id": question.id, "asked": False}
     async with deps.db.transaction() as conn:
-        await approvals.set_message(conn, question.id, channel, ts)
-    return question.id
+        await approvals.set_message(conn, question.id, *posted)
+    return {"id": question.id, "asked": True}
 
 
 def _view(candidate: dict[str, Any]) -> CandidateView:
@@ -309,21 +329,27 @@ def _view(candidate: dict[str, Any]) -> CandidateView:
 
 
 @step(max_attempts=8)
-async def remind(approval_id: str, days_left: float) -> None:
-    """The one reminder, in the question's thread."""
+async def remind(approval_id: str) -> dict[str, Any]:
+    """The one reminder, in the question's thread, unless it was answered meanwhile.
+
+    Returns:
+        The question's state, as :func:`read_answer` gives it.
+    """
     deps = current()
     async with deps.db.read() as conn:
         question = await approvals.get(conn, approval_id)
-    if question.status != "pending" or not question.channel_id:
-        return
-    await post_once(
-        f"{approval_id}:remind",
-        question.channel_id,
-        messages.approval_reminder(days_left=days_left),
-        thread_ts=question.message_ts,
-    )
-    async with deps.db.transaction() as conn:
-        await approvals.mark_reminded(conn, approval_id)
+    if question.status == "pending" and question.channel_id:
+        deadline = question.created_at + deps.settings.approval_timeout
+        days_left = max((deadline - utcnow()).total_seconds(), 0.0) / 86400
+        await post_once(
+            f"{approval_id}:remind",
+            question.channel_id,
+            messages.approval_reminder(days_left=days_left),
+            thread_ts=question.message_ts,
+        )
+        async with deps.db.transaction() as conn:
+            await approvals.mark_reminded(conn, approval_id)
+    return _state(question)
 
 
 @step
@@ -334,6 +360,10 @@ async def read_answer(approval_id: str, expire: bool) -> dict[str, Any]:
             question = await approvals.expire(conn, approval_id)
         else:
             question = await approvals.get(conn, approval_id)
+    return _state(question)
+
+
+def _state(question: approvals.Approval) -> dict[str, Any]:
     return {
         "status": question.status,
         "decision": question.decision,
@@ -357,36 +387,46 @@ async def create_request(
     tier: str | None,
     score: float | None,
 ) -> dict[str, Any]:
-    """Draft a request from the item (title, description, area), file the item under it."""
+    """Draft a request from the item (title, description, area), file the item under it.
+
+    A re-run finds the request it made (drafting again could word it differently).
+    """
     deps = current()
     async with deps.db.read() as conn:
         item = await items.get(conn, item_id)
         known_areas = await areas.listing(conn)
-    draft = await draft_request(
-        matching_text(item),
-        areas=[ProductArea(a.name, a.description) for a in known_areas],
-        llm=deps.llm,
-        embedder=deps.embedder,
-    )
-    area = next((a for a in known_areas if a.name == draft.area), None)
+        try:
+            request: requests_db.Request | None = await requests_db.get(conn, request_id)
+        except NotFound:
+            request = None
+    if request is None:
+        draft = await draft_request(
+            matching_text(item),
+            areas=[ProductArea(a.name, a.description) for a in known_areas],
+            llm=deps.llm,
+            embedder=deps.embedder,
+        )
+        area = next((a for a in known_areas if a.name == draft.area), None)
+        async with deps.db.transaction() as conn:
+            request = await requests_db.create(
+                conn,
+                request_id=request_id,
+                title=draft.title,
+                description=draft.description,
+                creator_id=item.submitter_id,
+                area_ids=[area.id] if area else [],
+                possible_duplicate_of=possible_duplicate_of,
+            )
+            await record(
+                conn,
+                actor=actor,
+                action="create",
+                feedback_id=item_id,
+                request_id=request_id,
+                after={"title": request.title, "slug": request.slug, "draft": draft.source},
+            )
+    area = next((a for a in known_areas if a.id in request.area_ids), None)
     async with deps.db.transaction() as conn:
-        request = await requests_db.create(
-            conn,
-            request_id=request_id,
-            title=draft.title,
-            description=draft.description,
-            creator_id=item.submitter_id,
-            area_ids=[area.id] if area else [],
-            possible_duplicate_of=possible_duplicate_of,
-        )
-        await record(
-            conn,
-            actor=actor,
-            action="create",
-            feedback_id=item_id,
-            request_id=request_id,
-            after={"title": request.title, "slug": request.slug, "draft": draft.source},
-        )
         await items.link(
             conn, item_id, request_id, actor=actor, reason="new request", tier=tier, score=score
         )
@@ -409,7 +449,7 @@ async def send_new_request(item_id: str, turn: int, created: dict[str, Any]) -> 
         account=seen.account_name,
         quote=seen.item.quote,
     )
-    await post_once(f"{item_id}:{turn}:new", _dm(seen), message)
+    await dm_once(f"{item_id}:{turn}:new", seen.submitter_slack_id, message)
 
 
 @step(max_attempts=8)
@@ -427,7 +467,7 @@ async def send_expired(item_id: str, turn: int, request_id: str) -> None:
     message = messages.approval_expired(
         title=request.title, duplicate_of=duplicate.title if duplicate else None
     )
-    await post_once(f"{item_id}:{turn}:expired", _dm(seen), message)
+    await dm_once(f"{item_id}:{turn}:expired", seen.submitter_slack_id, message)
 
 
 @step(max_attempts=8)
@@ -459,7 +499,11 @@ async def close_approval(approval_id: str, outcome: str, request_id: str | None)
 
 @step
 async def unlink_item(item_id: str, by_slack_user: str) -> dict[str, Any]:
-    """Unlink (only the submitter or the product team may); its words leave the index."""
+    """Unlink a confident match (only the submitter or the product team may).
+
+    Its words leave the index, and whoever followed the request only because of it
+    stops following. A re-run after the unlink committed finds it in the audit log.
+    """
     deps = current()
     async with deps.db.transaction() as conn:
         item = await items.get(conn, item_id)
@@ -469,12 +513,31 @@ async def unlink_item(item_id: str, by_slack_user: str) -> dict[str, Any]:
             return {"status": "forbidden"}
         if user.id != item.submitter_id and not user.is_product_team:
             return {"status": "forbidden"}
-        request_id = await items.unlink(conn, item_id, actor=user.id)
+        history = await audit.history(conn, feedback_id=item_id)
+        last = history[-1] if history else None
+        if last is not None and last.action == "unlink" and last.actor == user.id:
+            request_id = last.request_id  # this step ran before and committed
+        elif last is None or last.action != "link" or last.actor != ACTOR:
+            return {"status": "not-undoable"}  # not a confident link (a person chose it)
+        else:
+            request_id = await items.unlink(conn, item_id, actor=user.id)
         if request_id is None:
             return {"status": "not-linked"}
+        await _unfollow_all(conn, item, request_id)
         request = await requests_db.get(conn, request_id, with_areas=False)
     await forget_text(deps, request_id, item_id)
     return {"status": "unlinked", "request_id": request_id, "title": request.title, "by": user.id}
+
+
+async def _unfollow_all(conn: Any, item: items.FeedbackItem, request_id: str) -> None:
+    """Those who followed only because of this item stop following the request."""
+    people = [item.submitter_id]
+    if item.channel_id:
+        for ts in dict.fromkeys(t for t in (item.message_ts, item.thread_ts) if t):
+            people += await items.reactors(conn, item.channel_id, ts)
+    for user_id in dict.fromkeys(people):
+        if not await items.submitted_under(conn, request_id, user_id):
+            await requests_db.unfollow(conn, request_id, user_id)
 
 
 @step(max_attempts=8)

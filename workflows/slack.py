@@ -40,6 +40,8 @@ HINTS: dict[str, str] = {
     "channel_not_found": f"the channel does not exist or is private: {INVITE}",
     "not_in_channel": f"the bot is not a member of the channel: {INVITE}",
     "user_not_found": "no such Slack user (deleted, or from another workspace)",
+    "user_disabled": "the user's account is deactivated",
+    "cannot_dm_bot": "bots cannot be sent direct messages",
     "users_not_found": "no Slack user has that e-mail address",
     "user_not_in_channel": "the user is not a member of the channel",
     "thread_not_found": "the thread is gone (deleted, or outside the retention window)",

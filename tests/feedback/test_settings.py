@@ -72,3 +72,11 @@ def test_secrets_stay_out_of_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-very-secret")
 
     assert "xoxb-very-secret" not in repr(load_settings())
+
+
+def test_the_reminder_must_come_before_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APPROVAL_REMINDER", "P7D")
+    monkeypatch.setenv("APPROVAL_TIMEOUT", "P7D")
+
+    with pytest.raises(ConfigurationError, match=r"^APPROVAL_REMINDER must be shorter than"):
+        load_settings()

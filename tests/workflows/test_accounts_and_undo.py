@@ -49,7 +49,7 @@ async def test_the_account_picker_sets_the_customer(product: Product) -> None:
     [item] = await product.items()
     assert item["account_id"] == product.accounts["Globex"]
     assert item["request_id"] == product.backlog["pdf"]
-    assert product.sim.dms(SAM)[0]["text"] == f"Customer: *Globex* by <@{SAM}>."
+    assert product.sim.dms(SAM)[0]["text"] == f"Customer: *Globex*, chosen by <@{SAM}>."
 
 
 async def test_an_unanswered_picker_leaves_the_account_unknown(quick_product: Product) -> None:
@@ -61,7 +61,7 @@ async def test_an_unanswered_picker_leaves_the_account_unknown(quick_product: Pr
     assert result["account_id"] is None
     [item] = await quick_product.items()
     assert item["account_id"] is None and item["status"] == "filed"
-    assert quick_product.sim.dms(SAM)[0]["text"] == "Customer: *unknown* (no answer)."
+    assert quick_product.sim.dms(SAM)[0]["text"] == "Customer: *unknown* (no answer in time)."
 
 
 async def test_an_account_named_in_the_text_needs_no_picker(product: Product) -> None:

@@ -163,3 +163,20 @@ async def test_a_slash_command_files_the_typed_feedback(product: Product) -> Non
     [item] = await product.items()
     assert item["source"] == "command" and item["request_id"] == product.backlog["pdf"]
     assert item["account_id"] == product.accounts["Acme Corp"]
+
+
+async def test_a_message_shortcut_files_the_message_it_was_used_on(product: Product) -> None:
+    ts = product.sim.post_message(ACME_CHANNEL, DANA, LINK_TEXT)
+    submission = Submission(
+        source="shortcut", user=SAM, key="trigger-2", channel=ACME_CHANNEL, ts=ts
+    )
+
+    result = await (await product.submit(submission)).result(timeout=30)
+    await product.settle()
+
+    assert result["status"] == "filed"
+    [item] = await product.items()
+    assert item["source"] == "shortcut" and item["message_ts"] == ts
+    # a reaction on the same message afterwards only follows
+    again = await (await product.react(ACME_CHANNEL, ts, JO)).result(timeout=30)
+    assert again["status"] == "follower"

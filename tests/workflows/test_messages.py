@@ -130,3 +130,32 @@ def test_long_quotes_are_clipped() -> None:
     message = messages.undone(title="T", by_user="U1", quote="word " * 1000)
 
     assert len(message.blocks[1]["text"]["text"]) < 700
+
+
+def test_the_account_answer_says_who_chose_and_whether_anyone_did() -> None:
+    chosen = messages.account_chosen(account="Acme", by_user="U1").text
+    unknown = messages.account_chosen(account=None, by_user="U1").text
+    nobody = messages.account_chosen(account=None, by_user=None).text
+
+    assert chosen == "Customer: *Acme*, chosen by <@U1>."
+    assert unknown == "Customer: *unknown*, as <@U1> said."
+    assert nobody == "Customer: *unknown* (no answer in time)."
+
+
+def test_a_question_with_nothing_to_offer_asks_about_a_new_request() -> None:
+    message = messages.approval_request(
+        approval_id="a1", account="Acme", severity="low", quote="q", candidates=[]
+    )
+
+    assert message.blocks[0]["text"]["text"].startswith("Nothing else matches: a new request?")
+    assert [b["action_id"] for b in _buttons(message)] == [
+        messages.APPROVAL_NEW,
+        messages.APPROVAL_NOT_FEEDBACK,
+    ]
+    assert block_problems(message.blocks) == []
+
+
+def test_notification_texts_escape_titles_too() -> None:
+    message = messages.undone(title="<!here> & co", by_user="U1", quote="q")
+
+    assert message.text == "Unlinked from &lt;!here&gt; &amp; co."

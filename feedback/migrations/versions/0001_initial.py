@@ -96,6 +96,7 @@ def upgrade() -> None:
         sa.Column("message_ts", sa.String(length=32), nullable=False),
         sa.Column("submitter_id", sa.String(length=64), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("via_ts", sa.String(length=32), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["submitter_id"], ["users.id"], name=op.f("fk_filed_messages_submitter_id_users")
@@ -175,6 +176,7 @@ def upgrade() -> None:
         sa.Column("permalink", sa.String(length=500), nullable=True),
         sa.Column("channel_id", sa.String(length=32), nullable=True),
         sa.Column("message_ts", sa.String(length=32), nullable=True),
+        sa.Column("thread_ts", sa.String(length=32), nullable=True),
         sa.Column("position", sa.Integer(), server_default="0", nullable=False),
         sa.Column("severity", sa.String(length=8), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
@@ -214,6 +216,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_feedback_request", "feedback", ["request_id"], unique=False)
+    op.create_index("ix_feedback_thread", "feedback", ["channel_id", "thread_ts"], unique=False)
     op.create_table(
         "related_requests",
         sa.Column("request_id", sa.String(length=64), nullable=False),
@@ -343,6 +346,7 @@ def downgrade() -> None:
     op.drop_table("request_embeddings")
     op.drop_table("request_areas")
     op.drop_table("related_requests")
+    op.drop_index("ix_feedback_thread", table_name="feedback")
     op.drop_index("ix_feedback_request", table_name="feedback")
     op.drop_table("feedback")
     op.drop_table("requests")
