@@ -85,6 +85,21 @@ class Product:
             ingest_message, submission, run_id=message_run_id(submission)
         )
 
+    async def unsure_question(self) -> tuple[str, str, list[dict[str, Any]]]:
+        """Dana's unsure ask, reacted to by Sam: waits for the question in Sam's DM.
+
+        Returns:
+            The item id, its process run id and the question's blocks.
+        """
+        ts = self.sim.post_message(ACME_CHANNEL, DANA, ASK_TEXT)
+        await (await self.react(ACME_CHANNEL, ts, SAM)).result(timeout=30)
+        [item] = await self.items()
+        run_id = f"process:{item['id']}:0"
+        await self.wait_status(run_id, RunStatus.WAITING)
+        await self.sim.wait_for("chat.postMessage")
+        [blocks] = self.dm_blocks(SAM)
+        return item["id"], run_id, blocks
+
     async def settle(self, timeout: float = 30.0) -> None:
         """Wait until no run is pending or running (waiting runs may stay)."""
         busy = {RunStatus.PENDING, RunStatus.RUNNING}

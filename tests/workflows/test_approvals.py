@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.workflows.harness import ACME_CHANNEL, ASK_TEXT, DANA, JO, SAM, Product, button_values
+from tests.workflows.harness import JO, SAM, Product, button_values
 from workflows import messages
 from workflows.decisions import answer_approval
 from workflows.engine import RunStatus
 
 
-async def _asked(product: Product) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
-    """React to an unsure message; wait for the question. Returns item id, run id, blocks."""
-    ts = product.sim.post_message(ACME_CHANNEL, DANA, ASK_TEXT)
-    await (await product.react(ACME_CHANNEL, ts, SAM)).result(timeout=30)
-    [item] = await product.items()
-    run_id = f"process:{item['id']}:0"
-    await product.wait_status(run_id, RunStatus.WAITING)
-    await product.sim.wait_for("chat.postMessage")
-    [blocks] = product.dm_blocks(SAM)
-    return item["id"], {"run_id": run_id}, blocks
-
-
 async def test_the_question_offers_candidates_new_and_not_feedback(product: Product) -> None:
-    item_id, _, blocks = await _asked(product)
+    item_id, _, blocks = await product.unsure_question()
 
     offered = button_values(blocks, messages.APPROVAL_LINK)
     assert offered[0]["request"] == product.backlog["okta"]
@@ -38,7 +24,7 @@ async def test_the_question_offers_candidates_new_and_not_feedback(product: Prod
 
 
 async def test_choosing_a_candidate_links_it_and_updates_the_question(product: Product) -> None:
-    item_id, run, blocks = await _asked(product)
+    item_id, run_id, blocks = await product.unsure_question()
     [first, *_] = button_values(blocks, messages.APPROVAL_LINK)
 
     answer = await answer_approval(
@@ -49,7 +35,7 @@ async def test_choosing_a_candidate_links_it_and_updates_the_question(product: P
         choice="link",
         request_id=first["request"],
     )
-    result = await product.engine.handle(run["run_id"]).result(timeout=30)
+    result = await product.engine.handle(run_id).result(timeout=30)
 
     assert answer.status == "decided"
     assert result["outcome"] == "linked" and result["request_id"] == product.backlog["okta"]
@@ -63,7 +49,7 @@ async def test_choosing_a_candidate_links_it_and_updates_the_question(product: P
 
 
 async def test_a_second_click_learns_who_decided(product: Product) -> None:
-    _, run, blocks = await _asked(product)
+    _, run_id, blocks = await product.unsure_question()
     [first, *_] = button_values(blocks, messages.APPROVAL_LINK)
     [new] = button_values(blocks, messages.APPROVAL_NEW)
     await answer_approval(
@@ -78,14 +64,14 @@ async def test_a_second_click_learns_who_decided(product: Product) -> None:
         choice="link",
         request_id=first["request"],
     )
-    result = await product.engine.handle(run["run_id"]).result(timeout=30)
+    result = await product.engine.handle(run_id).result(timeout=30)
 
     assert (again.status, again.text) == ("already", f"Already decided by <@{SAM}>.")
     assert result["outcome"] == "new"
 
 
 async def test_only_the_submitter_or_the_product_team_may_answer(product: Product) -> None:
-    _, run, blocks = await _asked(product)
+    _, run_id, blocks = await product.unsure_question()
     [new] = button_values(blocks, messages.APPROVAL_NEW)
 
     denied = await answer_approval(
@@ -93,11 +79,11 @@ async def test_only_the_submitter_or_the_product_team_may_answer(product: Produc
     )
 
     assert denied.status == "forbidden"
-    assert (await product.engine.get_run(run["run_id"])).status == RunStatus.WAITING
+    assert (await product.engine.get_run(run_id)).status == RunStatus.WAITING
 
 
 async def test_a_forged_candidate_is_refused(product: Product) -> None:
-    _, _, blocks = await _asked(product)
+    _, _, blocks = await product.unsure_question()
     [new] = button_values(blocks, messages.APPROVAL_NEW)
 
     forged = await answer_approval(
@@ -113,13 +99,13 @@ async def test_a_forged_candidate_is_refused(product: Product) -> None:
 
 
 async def test_new_request_drafts_one_and_files_the_feedback_there(product: Product) -> None:
-    item_id, run, blocks = await _asked(product)
+    item_id, run_id, blocks = await product.unsure_question()
     [new] = button_values(blocks, messages.APPROVAL_NEW)
 
     await answer_approval(
         product.engine, product.deps.db, approval_id=new["approval"], slack_user=SAM, choice="new"
     )
-    result = await product.engine.handle(run["run_id"]).result(timeout=30)
+    result = await product.engine.handle(run_id).result(timeout=30)
     await product.settle()
 
     request = await product.request(result["request_id"])
@@ -133,7 +119,7 @@ async def test_new_request_drafts_one_and_files_the_feedback_there(product: Prod
 
 
 async def test_not_feedback_discards_it_with_an_audit_record(product: Product) -> None:
-    item_id, run, blocks = await _asked(product)
+    item_id, run_id, blocks = await product.unsure_question()
     [nope] = button_values(blocks, messages.APPROVAL_NOT_FEEDBACK)
 
     await answer_approval(
@@ -143,7 +129,7 @@ async def test_not_feedback_discards_it_with_an_audit_record(product: Product) -
         slack_user=SAM,
         choice="not_feedback",
     )
-    result = await product.engine.handle(run["run_id"]).result(timeout=30)
+    result = await product.engine.handle(run_id).result(timeout=30)
 
     assert result["outcome"] == "discarded"
     item = await product.item(item_id)
@@ -157,9 +143,9 @@ async def test_no_answer_reminds_once_then_files_a_possible_duplicate(
     quick_product: Product,
 ) -> None:
     product = quick_product
-    item_id, run, _ = await _asked(product)
+    item_id, run_id, _ = await product.unsure_question()
 
-    result = await product.engine.handle(run["run_id"]).result(timeout=30)
+    result = await product.engine.handle(run_id).result(timeout=30)
 
     assert result["outcome"] == "new"
     request = await product.request(result["request_id"])

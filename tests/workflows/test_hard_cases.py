@@ -52,18 +52,6 @@ from workflows.matching import forget_text, index_text
 # --- helpers ----------------------------------------------------------------------------
 
 
-async def _asked(product: Product) -> tuple[str, str, list[dict[str, Any]]]:
-    """React to an unsure message; wait for the question. Returns item id, run id, blocks."""
-    ts = product.sim.post_message(ACME_CHANNEL, DANA, ASK_TEXT)
-    await (await product.react(ACME_CHANNEL, ts, SAM)).result(timeout=30)
-    [item] = await product.items()
-    run_id = f"process:{item['id']}:0"
-    await product.wait_status(run_id, RunStatus.WAITING)
-    await product.sim.wait_for("chat.postMessage")
-    [blocks] = product.dm_blocks(SAM)
-    return item["id"], run_id, blocks
-
-
 async def _linked(product: Product) -> str:
     """A confident link of Dana's PDF ask, filed by Sam; returns the item id."""
     ts = product.sim.post_message(ACME_CHANNEL, DANA, LINK_TEXT)
@@ -555,7 +543,7 @@ async def test_a_click_after_a_database_restart_is_answered(pg_product: Product)
     # Slack button shows an error although the database is back. (feedback/database.py:
     # create_async_engine without pool_pre_ping=True; decisions.* have no retry)
     product = pg_product
-    _, _, blocks = await _asked(product)
+    _, _, blocks = await product.unsure_question()
     [new] = button_values(blocks, messages.APPROVAL_NEW)
     await _drop_connections(product.deps.db.url)
 
