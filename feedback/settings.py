@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AliasChoices,
@@ -43,6 +44,13 @@ class Settings(BaseSettings):
         approval_reminder: When an unanswered approval gets its one reminder.
         approval_timeout: When an unanswered approval is filed as a new request.
         account_pick_timeout: How long the account picker waits before "unknown".
+        request_reminder_delay: When a new request without customer feedback gets a
+            reminder to its creator.
+        timezone: The team's time zone (IANA name) for the daily and weekly reports.
+        insights_time: When each area's insights are posted, ``HH:MM`` every day.
+        digest_day: The weekly digest's day (``mon`` ... ``sun``).
+        digest_time: The weekly digest's time, ``HH:MM``.
+        digest_channel: Where the weekly digest is posted (none: not posted).
         embedder: ``local`` (offline MiniLM) or ``openai``.
         openai_api_key: Enables the LLM tasks; empty means the offline fallbacks.
         openai_base_url: Any OpenAI-compatible API root.
@@ -65,6 +73,12 @@ class Settings(BaseSettings):
     approval_reminder: timedelta = timedelta(days=1)
     approval_timeout: timedelta = timedelta(days=7)
     account_pick_timeout: timedelta = timedelta(days=1)
+    request_reminder_delay: timedelta = timedelta(hours=1)
+    timezone: str = "America/New_York"
+    insights_time: str = "08:00"
+    digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    digest_time: str = "09:00"
+    digest_channel: str | None = None
     embedder: Literal["local", "openai"] = Field(
         "local", validation_alias=AliasChoices("FEEDBACK_EMBEDDER", "embedder")
     )
@@ -87,14 +101,41 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("approval_reminder", "approval_timeout", "account_pick_timeout", mode="before")
+    @field_validator(
+        "approval_reminder",
+        "approval_timeout",
+        "account_pick_timeout",
+        "request_reminder_delay",
+        mode="before",
+    )
     @classmethod
     def _seconds(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
             return float(value)  # "90" means 90 seconds
         return value
 
-    @field_validator("approval_reminder", "approval_timeout", "account_pick_timeout")
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as America/New_York"
+            ) from None
+        return value
+
+    @field_validator("insights_time", "digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, _, minutes = value.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise ValueError(f"{value!r} is not a time of day: use HH:MM, e.g. 08:00")
+        return f"{int(hours):02d}:{int(minutes):02d}"
+
+    @field_validator(
+        "approval_reminder", "approval_timeout", "account_pick_timeout", "request_reminder_delay"
+    )
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):
