@@ -28,6 +28,7 @@ __all__ = [
     "create",
     "discard",
     "for_message",
+    "for_request",
     "get",
     "get_many",
     "link",
@@ -35,6 +36,7 @@ __all__ = [
     "release_message",
     "set_account",
     "set_match",
+    "submitted_by",
     "submitted_under",
     "unlink",
     "view",
@@ -218,6 +220,21 @@ async def get_many(conn: AsyncConnection, item_ids: Sequence[str]) -> list[Feedb
         .order_by(feedback_items.c.position)
     )
     return [_item(row) for row in rows.mappings()]
+
+
+async def for_request(conn: AsyncConnection, request_id: str) -> list[FeedbackItem]:
+    """The items filed under a request, oldest first."""
+    rows = await conn.execute(
+        select(feedback_items)
+        .where(feedback_items.c.request_id == request_id, feedback_items.c.status == "filed")
+        .order_by(feedback_items.c.created_at, feedback_items.c.position)
+    )
+    return [_item(row) for row in rows.mappings()]
+
+
+async def submitted_by(conn: AsyncConnection, request_id: str, user_id: str) -> list[FeedbackItem]:
+    """A user's items filed under a request, oldest first."""
+    return [i for i in await for_request(conn, request_id) if i.submitter_id == user_id]
 
 
 async def submitted_under(conn: AsyncConnection, request_id: str, user_id: str) -> int:

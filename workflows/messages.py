@@ -36,7 +36,11 @@ __all__ = [
     "linked",
     "money",
     "new_request_filed",
+    "no_feedback_yet",
     "nothing_to_file",
+    "request_announced",
+    "request_shipped",
+    "shipped_in_thread",
     "undone",
 ]
 
@@ -328,6 +332,58 @@ def account_chosen(*, account: str | None, by_user: str | None) -> Message:
         text = f"Customer: *unknown*, as <@{by_user}> said."
     else:
         text = "Customer: *unknown* (no answer in time)."
+    return Message(text=text, blocks=[_section(text)])
+
+
+def request_announced(
+    *,
+    title: str,
+    description: str,
+    slug: str,
+    area: str,
+    creator: str | None,
+    quotes: Sequence[str],
+    related: Sequence[str],
+) -> Message:
+    """A new request, posted to its area's channel."""
+    by = f" by <@{creator}>" if creator else ""
+    blocks: list[dict[str, Any]] = [
+        _section(f"New request in *{escape(area)}*{by}: *{escape(title)}*"),
+    ]
+    if description:
+        blocks.append(_section(escape(description)[:1500]))
+    blocks += [_section(_quote(q)) for q in quotes]
+    footer = f"`/feedback ship {slug}` when it ships"
+    if related:
+        footer = "Related: " + "; ".join(escape(r) for r in related) + " · " + footer
+    blocks.append(_context(footer))
+    return Message(text=f"New request in {escape(area)}: {escape(title)}", blocks=blocks)
+
+
+def no_feedback_yet(*, title: str, slug: str) -> Message:
+    """The creator's reminder: a request without customer feedback is hard to weigh."""
+    text = (
+        f"*{escape(title)}* has no customer feedback yet. When a customer asks for it, "
+        f"react to their message with the feedback emoji, or file it with `/feedback`."
+    )
+    return Message(text=text, blocks=[_section(text), _context(f"request `{slug}`")])
+
+
+def request_shipped(*, title: str, slug: str, quotes: Sequence[str]) -> Message:
+    """Told to every follower and submitter once a request ships."""
+    text = f"Shipped: *{escape(title)}*. You asked to hear when it did."
+    blocks = [_section(text)]
+    if quotes:
+        blocks.append(
+            _section("What your customers said:\n" + "\n".join(_quote(q) for q in quotes))
+        )
+    blocks.append(_context(f"request `{slug}`"))
+    return Message(text=f"Shipped: {escape(title)}", blocks=blocks)
+
+
+def shipped_in_thread(*, title: str) -> Message:
+    """The reply in the thread a piece of feedback came from."""
+    text = f"This shipped today: *{escape(title)}*. You can tell the customer."
     return Message(text=text, blocks=[_section(text)])
 
 

@@ -8,22 +8,28 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
 from agents import Embedder, get_embedder
 from bot.simulator import SlackSimulator
+from feedback import users
 from feedback.migrate import upgrade
 from feedback.schema import feedback_items, requests, sent_messages
+from feedback.schema import users as users_table
 from feedback.settings import Settings
 from tests.crash.conftest import ROOT, WorkerProcess
 from tests.workflows.harness import (
     ACME_CHANNEL,
+    AREA_CHANNEL,
     ASK_TEXT,
     DANA,
+    JO,
     LINK_TEXT,
     NEW_TEXT,
+    PRIYA,
     SAM,
     TEAM,
     button_values,
@@ -35,6 +41,7 @@ from workflows.decisions import answer_approval
 from workflows.deps import Deps, open_deps
 from workflows.engine import Engine, RunStatus
 from workflows.intake import Reaction, ingest_reaction, reaction_run_id
+from workflows.requests import ship
 
 pytestmark = pytest.mark.crash
 
@@ -94,12 +101,18 @@ async def stage(db_url: str, tmp_path: Path, embedder: Embedder) -> AsyncIterato
                     worker.close()
 
 
+def _done(run: Any) -> bool:
+    """Completed; a new request's follow-up may sleep until its creator's reminder."""
+    sleeping = run.workflow == "new-request" and run.status == RunStatus.WAITING
+    return bool(run.status == RunStatus.COMPLETED or sleeping)
+
+
 async def _finished(engine: Engine, timeout: float = 60.0) -> None:
     """Every run of the product completed (none pending, running or failed)."""
     async with asyncio.timeout(timeout):
         while True:
             runs = await engine.list_runs(limit=1000)
-            if runs and all(r.status == RunStatus.COMPLETED for r in runs):
+            if runs and all(_done(r) for r in runs):
                 return
             failed = [r for r in runs if r.status == RunStatus.FAILED]
             assert not failed, [(await engine.get_run(r.run_id)).error for r in failed]
@@ -172,6 +185,46 @@ async def test_a_question_posted_before_a_crash_is_asked_once(stage: Stage) -> N
     assert len(stage.sim.dms(SAM)) == 1  # the one question, updated in place
 
 
+@pytest.mark.parametrize(
+    "fault", ["after_step:set_shipped", "after_step:tell_shipped", "after_step:reply_shipped"]
+)
+async def test_a_worker_killed_while_shipping_tells_everyone_once(stage: Stage, fault: str) -> None:
+    filer = await stage.spawn()
+    first = stage.sim.post_message(ACME_CHANNEL, DANA, LINK_TEXT)
+    parent = stage.sim.post_message(ACME_CHANNEL, JO, "Notes from the Acme QBR")
+    second = stage.sim.post_message(ACME_CHANNEL, DANA, LINK_TEXT, thread_ts=parent)
+    for ts, user in ((first, SAM), (first, JO), (second, JO)):
+        reaction = Reaction(ACME_CHANNEL, ts, user)
+        await stage.engine.start(ingest_reaction, reaction, run_id=reaction_run_id(reaction))
+    await _finished(stage.engine)
+    filer.close()
+    async with stage.deps.db.transaction() as conn:
+        priya = await users.ensure(conn, user_id="u-priya", slack_id=PRIYA, name="priya")
+        await conn.execute(
+            update(users_table).where(users_table.c.id == priya.id).values(is_product_team=True)
+        )
+    dms_before = {who: len(stage.sim.dms(who)) for who in (SAM, JO)}
+
+    crashing = await stage.spawn(fault=fault)
+    answer = await ship(
+        stage.engine, stage.deps.db, request="export-dashboards-to-pdf", slack_user=PRIYA
+    )
+    assert await crashing.exited() == -9
+    await stage.spawn()
+    result = await stage.engine.handle(answer.run_id or "").result(timeout=60)
+
+    assert result["failed"] == [] and result["threads"] == 2
+    for who in (SAM, JO):
+        told = [m["text"] for m in stage.sim.dms(who)[dms_before[who] :]]
+        assert told == ["Shipped: Export dashboards to PDF"]
+    replies = [
+        c.args["thread_ts"]
+        for c in stage.sim.calls("chat.postMessage")
+        if c.ok and c.args.get("channel") == ACME_CHANNEL
+    ]
+    assert sorted(replies) == sorted([first, parent])
+
+
 async def _assert_filed_once(stage: Stage, *, backlog: int) -> None:
     async with stage.deps.db.read() as conn:
         filed = list((await conn.execute(select(feedback_items))).mappings())
@@ -180,6 +233,7 @@ async def _assert_filed_once(stage: Stage, *, backlog: int) -> None:
     assert {row["status"] for row in filed} == {"filed"}
     assert request_count == backlog + 1  # the CSV ask became one new request
     posts = Counter(str(c.args.get("channel")) for c in stage.sim.calls("chat.postMessage") if c.ok)
-    assert sum(posts.values()) == 2  # one DM per item
+    assert sum(n for channel, n in posts.items() if channel.startswith("D")) == 2  # a DM each
+    assert posts[AREA_CHANNEL] == 1  # the new request, announced once
     assert len(stage.sim.dms(SAM)) == 2
     assert stage.sim.reactions(ACME_CHANNEL, filed[0]["message_ts"])["eyes"] == ["U0BOT"]

@@ -29,3 +29,10 @@ async def quick_product(db_url: str, local_embedder: Embedder) -> AsyncIterator[
         db_url, local_embedder, reminder=0.6, timeout=2.0, account_timeout=1.0
     ) as running:
         yield running
+
+
+@pytest.fixture
+async def lifecycle_product(db_url: str, local_embedder: Embedder) -> AsyncIterator[Product]:
+    """The product with a short creator's reminder (1 s) for new requests."""
+    async with running_product(db_url, local_embedder, request_reminder=1.0) as running:
+        yield running

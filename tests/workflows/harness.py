@@ -219,6 +219,7 @@ async def running_product(
     reminder: float = 3600.0,
     timeout: float = 7200.0,
     account_timeout: float = 3600.0,
+    request_reminder: float = 3600.0,
 ) -> AsyncIterator[Product]:
     """The product, migrated and seeded, with a worker running."""
     await upgrade(db_url)
@@ -232,6 +233,7 @@ async def running_product(
             approval_reminder=timedelta(seconds=reminder),
             approval_timeout=timedelta(seconds=timeout),
             account_pick_timeout=timedelta(seconds=account_timeout),
+            request_reminder_delay=timedelta(seconds=request_reminder),
         )
         async with open_deps(settings, embedder=embedder) as deps:
             backlog, known = await seed_domain(deps)

@@ -114,7 +114,7 @@ async def test_new_request_drafts_one_and_files_the_feedback_there(product: Prod
     assert request.creator_id == f"u-{SAM}" and request.possible_duplicate_of is None
     assert SAM in [f.removeprefix("u-") for f in await product.followers(request.id)]
     new_run = await product.engine.get_run(f"new-request:{request.id}")
-    assert new_run.status == RunStatus.COMPLETED
+    assert new_run.status == RunStatus.WAITING  # sleeping until the creator's reminder
     assert product.sim.dms(SAM)[0]["text"].startswith("Filed as a new request: *")
 
 
