@@ -365,6 +365,13 @@ def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "worker", help="run the product's workflows (filing, matching, approvals)"
     )
     parser.add_argument("--concurrency", type=int, default=32, help="runs at once (default 32)")
+    parser.add_argument(
+        "--schedule",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also start the daily insights and the weekly digest on time (any number of "
+        "processes may: each tick runs once)",
+    )
     _add_database_url(parser)
 
     async def run(args: argparse.Namespace) -> int:
@@ -373,7 +380,9 @@ def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         from workflows.slack import SlackFatal
 
         try:
-            await run_worker(_domain_settings(args), concurrency=args.concurrency)
+            await run_worker(
+                _domain_settings(args), concurrency=args.concurrency, schedule=args.schedule
+            )
         except SlackFatal as exc:  # e.g. a wrong token or SLACK_API_URL at start-up
             print(f"feedback-bot worker: error: {exc}", file=sys.stderr)
             return 2

@@ -12,13 +12,17 @@ import contextlib
 import logging
 import signal
 
-import workflows.intake  # noqa: F401  (registers the product's workflows)
+# importing them registers the product's workflows with the engine
+import workflows.intake
+import workflows.reports
+import workflows.upkeep  # noqa: F401
 from agents import Embedder
 from feedback.errors import ConfigurationError
 from feedback.migrate import ensure_current
 from feedback.settings import Settings
 from workflows.deps import open_deps, use_deps
 from workflows.engine import Engine
+from workflows.schedule import Schedules
 
 __all__ = ["run_worker"]
 
@@ -31,6 +35,7 @@ async def run_worker(
     concurrency: int = 32,
     stop: asyncio.Event | None = None,
     embedder: Embedder | None = None,
+    schedule: bool = False,
 ) -> None:
     """Work on the product's runs until ``stop`` is set (or SIGTERM/SIGINT arrives).
 
@@ -39,6 +44,8 @@ async def run_worker(
         concurrency: Runs executing at once in this process.
         stop: Ends the worker when set; by default SIGTERM and SIGINT set it.
         embedder: Override the configured embedder.
+        schedule: Also start the insights and digest schedules here; any number of
+            workers may, each tick starts one run (see ``workflows.schedule``).
 
     Raises:
         ConfigurationError: The domain tables are missing or out of date
@@ -55,7 +62,10 @@ async def run_worker(
         Engine(settings.database_url) as engine,
     ):
         with use_deps(deps):
-            async with engine.worker(concurrency=concurrency):
+            async with (
+                engine.worker(concurrency=concurrency),
+                Schedules.from_settings(settings, engine) if schedule else contextlib.nullcontext(),
+            ):
                 logger.info("worker ready (concurrency %d)", concurrency)
                 print("worker ready", flush=True)
                 await stop.wait()

@@ -14,12 +14,13 @@ from feedback.migrate import upgrade
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def _worker(env: dict[str, str]) -> asyncio.subprocess.Process:
+async def _worker(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         "worker",
+        *args,
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         stdout=asyncio.subprocess.PIPE,
@@ -76,3 +77,33 @@ async def test_it_serves_until_sigterm(sqlite_url: str) -> None:
     assert line == b"worker ready\n"
     assert process.returncode == 0
     assert [c.method for c in sim.journal] == ["auth.test"]
+
+
+async def test_with_schedule_a_missed_report_tick_runs_once_at_start_up(sqlite_url: str) -> None:
+    from workflows.engine import Engine, RunStatus
+
+    await upgrade(sqlite_url)
+    async with SlackSimulator() as sim:
+        env = {
+            "DATABASE_URL": sqlite_url,
+            "SLACK_BOT_TOKEN": sim.token,
+            "SLACK_API_URL": sim.api_url,
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "worker", "--schedule",
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert process.stdout is not None
+        await asyncio.wait_for(process.stdout.readline(), 60)
+        async with Engine(sqlite_url) as engine, asyncio.timeout(60):
+            while True:
+                runs = await engine.list_runs()
+                if len(runs) == 2 and all(r.status == RunStatus.COMPLETED for r in runs):
+                    break
+                await asyncio.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 60)
+
+    assert sorted(r.workflow for r in runs) == ["area-insights", "weekly-digest"]
+    assert all(r.run_id.startswith(f"{r.workflow}:") for r in runs)
