@@ -14,7 +14,7 @@ from feedback.schema import audit_log
 
 __all__ = ["ACTIONS", "AuditEntry", "history", "record", "system"]
 
-ACTIONS = ("link", "unlink", "create", "merge", "status", "discard", "account")
+ACTIONS = ("link", "unlink", "create", "merge", "status", "discard", "account", "area")
 
 
 def system(workflow: str) -> str:
@@ -29,8 +29,8 @@ class AuditEntry:
     Attributes:
         at: When.
         actor: A user id, or ``system:<workflow>``.
-        action: ``link``, ``unlink``, ``create``, ``merge``, ``status``, ``discard`` or
-            ``account``.
+        action: ``link``, ``unlink``, ``create``, ``merge``, ``status``, ``discard``,
+            ``account`` or ``area``.
         feedback_id: The feedback item changed, if any.
         request_id: The request changed or linked, if any.
         before: The state before, when there was one.

@@ -85,6 +85,7 @@ class FeedbackItem:
         match_score: The best candidate's score when it was matched.
         match_tier: ``link``, ``ask`` or ``new``.
         match_reason: Why it was filed where it is.
+        filed_at: When it was last filed under a request.
     """
 
     id: str
@@ -106,6 +107,7 @@ class FeedbackItem:
     match_tier: str | None
     match_reason: str | None
     created_at: datetime
+    filed_at: datetime | None = None
 
 
 async def claim_message(
@@ -306,7 +308,13 @@ async def link(
         return item
     matched = {} if tier is None else {"match_tier": tier, "match_score": score}
     await _update(
-        conn, item_id, request_id=request_id, status="filed", match_reason=reason, **matched
+        conn,
+        item_id,
+        request_id=request_id,
+        status="filed",
+        match_reason=reason,
+        filed_at=utcnow(),
+        **matched,
     )
     await audit.record(
         conn,

@@ -193,13 +193,16 @@ def _check_period(start: datetime, end: datetime) -> None:
 
 
 def _filed_in(start: datetime, end: datetime, area_id: str | None) -> ColumnElement[bool]:
-    """Filed items created in ``[start, end)`` (of one area's requests, with ``area_id``)."""
+    """Items filed in ``[start, end)`` (of one area's requests, with ``area_id``).
+
+    By when they were filed, not created: an ask answered days later counts then.
+    """
     _check_period(start, end)
     where = and_(
         feedback_items.c.status == "filed",
         feedback_items.c.request_id.is_not(None),
-        feedback_items.c.created_at >= start,
-        feedback_items.c.created_at < end,
+        feedback_items.c.filed_at >= start,
+        feedback_items.c.filed_at < end,
     )
     if area_id is None:
         return where
@@ -236,7 +239,7 @@ async def feedback_in(
             )
         )
         .where(_filed_in(start, end, area_id))
-        .order_by(feedback_items.c.created_at, feedback_items.c.id)
+        .order_by(feedback_items.c.filed_at, feedback_items.c.id)
     )
     return [
         PeriodItem(**{**row, "arr": None if row["arr"] is None else Decimal(row["arr"])})

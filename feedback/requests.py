@@ -26,6 +26,7 @@ from feedback.schema import (
 __all__ = [
     "Demand",
     "Request",
+    "add_area",
     "create",
     "demand",
     "embedding_text",
@@ -247,6 +248,11 @@ async def follow(conn: AsyncConnection, request_id: str, user_id: str) -> bool:
         request_followers,
         {"request_id": request_id, "user_id": user_id, "created_at": utcnow()},
     )
+
+
+async def add_area(conn: AsyncConnection, request_id: str, area_id: str) -> None:
+    """Put a request in a product area (again: nothing changes)."""
+    await insert_ignore(conn, request_areas, {"request_id": request_id, "area_id": area_id})
 
 
 async def unfollow(conn: AsyncConnection, request_id: str, user_id: str) -> None:

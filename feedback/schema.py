@@ -237,6 +237,9 @@ feedback_items = Table(
     Column("match_reason", Text),
     _created(),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # when it was last filed under a request: reports count it in that period (an ask
+    # may wait days for a person's answer after it was created)
+    Column("filed_at", UTCDateTime()),
     UniqueConstraint("channel_id", "message_ts", "position"),
     CheckConstraint(_in("severity", SEVERITIES), name="severity"),
     CheckConstraint(_in("source", SOURCES), name="source"),
@@ -244,6 +247,7 @@ feedback_items = Table(
 )
 Index("ix_feedback_request", feedback_items.c.request_id)
 Index("ix_feedback_thread", feedback_items.c.channel_id, feedback_items.c.thread_ts)
+Index("ix_feedback_filed_at", feedback_items.c.filed_at)
 
 approvals = Table(
     "approvals",

@@ -383,7 +383,7 @@ def request_shipped(*, title: str, slug: str, quotes: Sequence[str]) -> Message:
 
 def shipped_in_thread(*, title: str) -> Message:
     """The reply in the thread a piece of feedback came from."""
-    text = f"This shipped today: *{escape(title)}*. You can tell the customer."
+    text = f"This shipped today: *{escape(title)}*."
     return Message(text=text, blocks=[_section(text)])
 
 

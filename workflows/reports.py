@@ -27,6 +27,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from agents.llm import Digest, DigestItem, find_themes
 from agents.llm import weekly_digest as write_digest
@@ -148,7 +149,7 @@ async def area_insights(period_end: datetime) -> dict[str, Any]:
     if failed:
         raise ReportsFailed(failed) from next(iter(failed.values()))
     return {
-        "period_start": (end - DAY).isoformat(),
+        "period_start": days_before(end, 1, current().settings.timezone).isoformat(),
         "period_end": end.isoformat(),
         "posted": sum(1 for s in summaries.values() if s["posted_to"]),
         "areas": summaries,
@@ -191,7 +192,7 @@ async def area_report(area_id: str, period_end: datetime) -> dict[str, Any]:
         The report's numbers (:func:`_area_summary`).
     """
     deps = current()
-    start = period_end - DAY
+    start = days_before(period_end, 1, deps.settings.timezone)
     async with deps.db.read() as conn:
         area = await areas_db.get(conn, area_id)
         stored = await reports_db.insights_for(conn, area_id, period_end)
@@ -213,7 +214,7 @@ async def area_report(area_id: str, period_end: datetime) -> dict[str, Any]:
 async def build_digest(period_end: datetime) -> DigestReport:
     """Read the week's numbers and lists, and write the headline (LLM or template)."""
     deps = current()
-    start = period_end - WEEK
+    start = days_before(period_end, 7, deps.settings.timezone)
     async with deps.db.read() as conn:
         week = await reports_db.totals(conn, start, period_end)
         new = await reports_db.created_in(conn, start, period_end)
@@ -260,13 +261,24 @@ async def post_digest(report: DigestReport, period_end: datetime) -> str | None:
     return posted_to
 
 
+def days_before(instant: datetime, days: int, zone: str) -> datetime:
+    """The same wall-clock time ``days`` earlier in ``zone``: the previous tick.
+
+    Across a daylight-saving change a day is 23 or 25 hours, so consecutive reports
+    cover every hour once (a fixed 24 h would skip or repeat one).
+    """
+    tz = ZoneInfo(zone)
+    local = instant.astimezone(tz).replace(tzinfo=None) - timedelta(days=days)
+    return local.replace(tzinfo=tz).astimezone(UTC)
+
+
 # --- the insights report --------------------------------------------------------------
 
 
 async def _insights(
     deps: Deps, area: areas_db.Area, start: datetime, end: datetime
 ) -> InsightsReport:
-    before = start - DAY
+    before = days_before(start, 1, deps.settings.timezone)
     async with deps.db.read() as conn:
         items = await reports_db.feedback_in(conn, start, end, area_id=area.id)
         now = await reports_db.totals(conn, start, end, area_id=area.id)

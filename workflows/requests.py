@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from feedback import areas, items, users
+from agents import ProductArea, draft_request
+from feedback import areas, audit, items, users
 from feedback import requests as requests_db
 from feedback.audit import record, system
 from feedback.database import Database
@@ -54,6 +55,7 @@ RELATED_LIMIT = 3
 @workflow("new-request")
 async def new_request(request_id: str) -> dict[str, Any]:
     """Follow up a new request (run id ``new-request:<request id>``)."""
+    await place_in_area(request_id)
     related = await relate(request_id)
     await announce(request_id, related)
     await sleep(current().settings.request_reminder_delay)
@@ -62,27 +64,74 @@ async def new_request(request_id: str) -> dict[str, Any]:
 
 
 @workflow("mark-shipped")
-async def mark_shipped(request_id: str, by_user: str | None) -> dict[str, Any]:
-    """Ship a request and tell everyone who asked (run id ``mark-shipped:<request id>``)."""
+async def mark_shipped(request_id: str, by_user: str | None, shipping: int = 1) -> dict[str, Any]:
+    """Ship a request and tell everyone who asked.
+
+    Args:
+        request_id: The request.
+        by_user: Who shipped it (a user id).
+        shipping: 1 the first time it ships, 2 if it is reopened and ships again...
+            (the run id is ``mark-shipped:<request id>:<shipping>``).
+    """
     plan = await set_shipped(request_id, by_user)
-    told, failed = [], []
+    told: list[str] = []
+    unreachable: list[str] = []
+    failed: list[dict[str, Any]] = []
     for user_id in plan["people"]:
         try:
-            await tell_shipped(request_id, user_id)
-            told.append(user_id)
+            reached = await tell_shipped(request_id, user_id, shipping)
         except (FatalError, StepRetriesExhausted) as exc:  # one person's DM, not everyone's
             failed.append({"user_id": user_id, "error": str(exc)})
+            continue
+        (told if reached else unreachable).append(user_id)
     threads = 0
     for thread in plan["threads"]:
         try:
-            await reply_shipped(request_id, thread["channel"], thread["ts"])
+            await reply_shipped(request_id, thread["channel"], thread["ts"], shipping)
             threads += 1
         except (FatalError, StepRetriesExhausted) as exc:
             failed.append({"thread": thread, "error": str(exc)})
-    return {"request_id": request_id, "told": told, "threads": threads, "failed": failed}
+    return {
+        "request_id": request_id,
+        "told": told,
+        "unreachable": unreachable,
+        "threads": threads,
+        "failed": failed,
+    }
 
 
 # --- steps ----------------------------------------------------------------------------
+
+
+@step(max_attempts=5)
+async def place_in_area(request_id: str) -> str | None:
+    """Give a request without a product area the nearest one (LLM or offline); audited."""
+    deps = current()
+    async with deps.db.read() as conn:
+        request = await requests_db.get(conn, request_id)
+        known = await areas.listing(conn)
+    if request.area_ids or not known:
+        return request.area_ids[0] if request.area_ids else None
+    draft = await draft_request(
+        request.text,
+        areas=[ProductArea(a.name, a.description) for a in known],
+        llm=deps.llm,
+        embedder=deps.embedder,
+    )
+    area = next((a for a in known if a.name == draft.area), None)
+    if area is None:
+        return None
+    async with deps.db.transaction() as conn:
+        await requests_db.add_area(conn, request_id, area.id)
+        await record(
+            conn,
+            actor=system("new-request"),
+            action="area",
+            request_id=request_id,
+            before={"areas": []},
+            after={"areas": [area.id]},
+        )
+    return area.id
 
 
 @step(max_attempts=5)
@@ -189,7 +238,7 @@ async def set_shipped(request_id: str, by_user: str | None) -> dict[str, Any]:
 
 
 @step(max_attempts=6)
-async def tell_shipped(request_id: str, user_id: str) -> bool:
+async def tell_shipped(request_id: str, user_id: str, shipping: int) -> bool:
     """One DM to one person that the request shipped (False: they cannot be reached)."""
     deps = current()
     async with deps.db.read() as conn:
@@ -199,18 +248,18 @@ async def tell_shipped(request_id: str, user_id: str) -> bool:
     message = messages.request_shipped(
         title=request.title, slug=request.slug, quotes=[i.quote for i in theirs[:3]]
     )
-    key = f"shipped:{request_id}:{user_id}"
+    key = f"shipped:{request_id}:{shipping}:{user_id}"
     return await dm_once(key, person.slack_id, message) is not None
 
 
 @step(max_attempts=6)
-async def reply_shipped(request_id: str, channel: str, thread_ts: str) -> None:
+async def reply_shipped(request_id: str, channel: str, thread_ts: str, shipping: int) -> None:
     """One reply in the thread a piece of feedback came from."""
     deps = current()
     async with deps.db.read() as conn:
         request = await requests_db.get(conn, request_id, with_areas=False)
     await post_once(
-        f"shipped:{request_id}:{channel}:{thread_ts}",
+        f"shipped:{request_id}:{shipping}:{channel}:{thread_ts}",
         channel,
         messages.shipped_in_thread(title=request.title),
         thread_ts=thread_ts,
@@ -236,13 +285,16 @@ async def ship(engine: Engine, db: Database, *, request: str, slack_user: str) -
     """Mark a request shipped (by slug or id); only the product team may.
 
     Returns:
-        ``started`` with the run id, or ``forbidden`` / ``unknown`` with what to say.
+        ``started`` with the run id; ``already`` when it is shipped; ``forbidden`` or
+        ``unknown`` with what to say.
     """
     async with db.read() as conn:
         try:
             user = await users.get_by_slack_id(conn, slack_user)
         except NotFound:
             user = None
+        if user is None or not user.is_product_team:
+            return ShipAnswer("forbidden", "Only the product team can mark a request shipped.")
         try:
             found = await requests_db.get_by_slug(conn, request)
         except NotFound:
@@ -250,14 +302,19 @@ async def ship(engine: Engine, db: Database, *, request: str, slack_user: str) -
                 found = await requests_db.get(conn, request, with_areas=False)
             except NotFound:
                 return ShipAnswer("unknown", f"No request called `{request}`.")
-    if user is None or not user.is_product_team:
-        return ShipAnswer("forbidden", "Only the product team can mark a request shipped.")
+        shipped_before = [
+            e
+            for e in await audit.history(conn, request_id=found.id)
+            if e.action == "status" and (e.after or {}).get("status") == "shipped"
+        ]
+    title = messages.escape(found.title)
+    if found.status == "shipped":
+        return ShipAnswer("already", f"*{title}* is already shipped.")
+    shipping = len(shipped_before) + 1
     handle: RunHandle = await engine.start(
-        mark_shipped, found.id, user.id, run_id=f"mark-shipped:{found.id}"
+        mark_shipped, found.id, user.id, shipping, run_id=f"mark-shipped:{found.id}:{shipping}"
     )
-    return ShipAnswer(
-        "started", f"Marking *{messages.escape(found.title)}* shipped.", handle.run_id
-    )
+    return ShipAnswer("started", f"Marking *{title}* shipped.", handle.run_id)
 
 
 async def create_by_hand(

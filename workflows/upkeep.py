@@ -1,7 +1,8 @@
 """Keeping the request set healthy: ``sync-embeddings``, ``find-related``, ``semantic-search``.
 
 - **sync-embeddings**: embed every request (its title and description, and the words
-  of each piece of feedback filed under it) with the configured embedder, in batches
+  of each piece of feedback filed under it) with the configured embedder, dropping
+  what is no longer filed there, in batches
   (each batch a step: the run's steps show the progress, and a crash resumes after
   the last batch done). Run it after switching embedders; every worker's index
   follows the stored vectors.
@@ -84,6 +85,9 @@ async def embed_batch(request_ids: list[str]) -> int:
             for item in await items.for_request(conn, request_id):
                 texts.append((request_id, item.id, matching_text(item)))
     vectors = await deps.embedder.embed([t for _, _, t in texts])
+    current_ids: dict[str, set[str]] = {}
+    for request_id, text_id, _ in texts:
+        current_ids.setdefault(request_id, set()).add(text_id)
     async with deps.db.transaction() as conn:
         for (request_id, text_id, text), vector in zip(texts, vectors, strict=True):
             await embeddings.save(
@@ -94,6 +98,11 @@ async def embed_batch(request_ids: list[str]) -> int:
                 text=text,
                 vector=vector,
             )
+        for request_id, keep in current_ids.items():  # feedback no longer filed there
+            stored = await embeddings.load(conn, deps.embedder.name, request_id=request_id)
+            for row in stored:
+                if row.text_id not in keep:
+                    await embeddings.delete(conn, request_id, deps.embedder.name, row.text_id)
     logger.info("sync-embeddings: %d texts of %d requests", len(texts), len(found))
     return len(texts)
 

@@ -43,6 +43,7 @@ async def add_item(
             status=status,
             permalink=permalink,
             created_at=at,
+            filed_at=at,
             updated_at=at,
         )
     )

@@ -94,7 +94,9 @@ async def test_feedback_attached_in_time_means_no_reminder(lifecycle_product: Pr
 
     assert result["reminded"] is False and result["related"] == []
     assert product.dm_texts(PRIYA) == []
-    assert product.sim.messages(AREA_CHANNEL) == []  # no area, no announcement
+    assert (await product.request("req-new")).area_ids == ("area-reporting",)  # the nearest
+    [announced] = product.sim.messages(AREA_CHANNEL)
+    assert announced["text"] == "New request in Reporting: Kiosk mode for warehouse tablets"
 
 
 async def test_a_request_drafted_from_feedback_is_announced_in_its_area(
@@ -184,12 +186,13 @@ async def test_one_failing_dm_does_not_stop_the_others(product: Product) -> None
 
 async def test_only_the_product_team_ships(product: Product) -> None:
     await _person(product, SAM)
+    await _person(product, PRIYA, product_team=True)
 
-    denied = await ship(
-        product.engine, product.deps.db, request="export-dashboards-to-pdf", slack_user=SAM
-    )
-    unknown = await ship(product.engine, product.deps.db, request="no-such-thing", slack_user=SAM)
+    denied = await _ship(product, SAM)
+    probing = await ship(product.engine, product.deps.db, request="no-such-thing", slack_user=SAM)
+    unknown = await ship(product.engine, product.deps.db, request="no-such-thing", slack_user=PRIYA)
 
-    assert denied.status == "forbidden" and unknown.status == "unknown"
+    # who may not ship learns nothing of which requests exist
+    assert (denied.status, probing.status, unknown.status) == ("forbidden", "forbidden", "unknown")
     assert (await product.request(product.backlog["pdf"])).status == "open"
     assert await product.engine.list_runs(workflow="mark-shipped") == []

@@ -83,6 +83,7 @@ async def add_feedback(
             status="filed",
             permalink=permalink,
             created_at=at,
+            filed_at=at,
             updated_at=at,
         )
     )

@@ -187,6 +187,7 @@ def upgrade() -> None:
         sa.Column("match_reason", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("filed_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "severity IN ('low', 'medium', 'high')", name=op.f("ck_feedback_severity")
         ),
@@ -217,6 +218,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_feedback_request", "feedback", ["request_id"], unique=False)
     op.create_index("ix_feedback_thread", "feedback", ["channel_id", "thread_ts"], unique=False)
+    op.create_index("ix_feedback_filed_at", "feedback", ["filed_at"], unique=False)
     op.create_table(
         "related_requests",
         sa.Column("request_id", sa.String(length=64), nullable=False),
@@ -346,6 +348,7 @@ def downgrade() -> None:
     op.drop_table("request_embeddings")
     op.drop_table("request_areas")
     op.drop_table("related_requests")
+    op.drop_index("ix_feedback_filed_at", table_name="feedback")
     op.drop_index("ix_feedback_thread", table_name="feedback")
     op.drop_index("ix_feedback_request", table_name="feedback")
     op.drop_table("feedback")
