@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 __all__ = [
@@ -90,13 +90,15 @@ def escape(text: str) -> str:
 
 
 def money(amount: Decimal | float | int) -> str:
-    """ARR the way people say it: $950K, $1.2M."""
-    value = float(amount)
-    if value >= 999_500:  # rounds to a million or more
-        return f"${value / 1_000_000:.1f}M".replace(".0M", "M")
+    """ARR the way people say it, rounded half up: $950, $950K, $1.2M, $1.7M."""
+    value = Decimal(str(amount))
+    if value >= Decimal("999500"):  # rounds to a million or more
+        millions = (value / 1_000_000).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        return f"${millions}M".replace(".0M", "M")
     if value >= 1_000:
-        return f"${value / 1_000:.0f}K"
-    return f"${value:.0f}"
+        thousands = (value / 1_000).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+        return f"${thousands}K"
+    return f"${value.quantize(Decimal('1'), rounding=ROUND_HALF_UP)}"
 
 
 def button_value(**ids: str) -> str:

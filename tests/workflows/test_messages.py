@@ -109,11 +109,15 @@ def test_demand_and_money_read_naturally() -> None:
     linked = EVERY_MESSAGE["linked"].blocks[0]["text"]["text"]
 
     assert linked == "Filed under *PDF export* (Acme, high). 7 customers asked, $1.2M ARR."
-    assert [messages.money(v) for v in (950, 950_000, 1_000_000, 2_500_000)] == [
+    amounts = (950, 950_000, 999_999, 1_000_000, 1_650_000, 2_500_000, Decimal("1249.5"))
+    assert [messages.money(v) for v in amounts] == [
         "$950",
         "$950K",
         "$1M",
+        "$1M",
+        "$1.7M",
         "$2.5M",
+        "$1K",
     ]
 
 

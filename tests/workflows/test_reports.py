@@ -458,7 +458,7 @@ async def test_the_digest_is_posted_once_to_the_digest_channel(digest_product: P
     ]
     assert by_count.splitlines()[1] == (
         f"1. *Export dashboards to PDF* `{PDF}` · Reporting · 3 feedback from 2 customers"
-        " ($1.6M ARR)"
+        " ($1.7M ARR)"
     )
     assert by_arr.splitlines()[0] == "*Most ARR asking this week*"
     assert shipped.splitlines() == [
