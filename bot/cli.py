@@ -394,6 +394,47 @@ def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.set_defaults(handler=_domain_command("worker", run))
 
 
+def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "serve",
+        help="run the Slack app (HTTP, or Socket Mode) with its worker and schedules",
+        description="Serve Slack's Request URL (POST /slack/events), /healthz and /readyz,\n"
+        "with an in-process worker and the daily and weekly schedules. Configured by\n"
+        "the environment (see .env.example).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000, help="default 3000")
+    parser.add_argument(
+        "--socket",
+        action="store_true",
+        help="Socket Mode for development: no public URL, needs SLACK_APP_TOKEN (xapp-...)",
+    )
+    parser.add_argument("--concurrency", type=int, default=32, help="runs at once (default 32)")
+    parser.add_argument(
+        "--schedule",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="start the daily insights, notification batches and weekly digest on time "
+        "(default: on)",
+    )
+    _add_database_url(parser)
+
+    async def run(args: argparse.Namespace) -> int:
+        from bot.serve import serve
+
+        return await serve(
+            _domain_settings(args),
+            host=args.host,
+            port=args.port,
+            socket=args.socket,
+            concurrency=args.concurrency,
+            schedule=args.schedule,
+        )
+
+    parser.set_defaults(handler=_domain_command("serve", run))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="feedback-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -406,6 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_requests(sub)
     add_simulator(sub)
     add_worker(sub)
+    add_serve(sub)
     return parser
 
 

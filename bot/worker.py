@@ -13,6 +13,7 @@ import logging
 import signal
 
 # importing them registers the product's workflows with the engine
+import workflows.batches
 import workflows.intake
 import workflows.reports
 import workflows.upkeep  # noqa: F401

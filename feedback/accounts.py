@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from feedback.errors import NotFound
 from feedback.schema import account_channels, accounts
 
-__all__ = ["Account", "by_channel", "by_domain", "by_name", "get", "listing"]
+__all__ = ["Account", "by_channel", "by_domain", "by_name", "get", "listing", "search"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,20 @@ async def listing(conn: AsyncConnection, *, limit: int = 100) -> list[Account]:
     rows = await conn.execute(
         select(accounts).order_by(accounts.c.arr.desc(), accounts.c.name).limit(limit)
     )
+    return [_account(row) for row in rows.mappings()]
+
+
+async def search(conn: AsyncConnection, text: str, *, limit: int = 20) -> list[Account]:
+    """Accounts whose name contains ``text`` (any case), those starting with it and the
+    largest ARR first; all of them, largest first, for an empty ``text``."""
+    needle = text.strip().lower()
+    query = select(accounts)
+    if needle:
+        name = func.lower(accounts.c.name)
+        query = query.where(name.contains(needle, autoescape=True)).order_by(
+            name.startswith(needle, autoescape=True).desc()
+        )
+    rows = await conn.execute(query.order_by(accounts.c.arr.desc(), accounts.c.name).limit(limit))
     return [_account(row) for row in rows.mappings()]
 
 

@@ -46,6 +46,8 @@ __all__ = [
     "insights_reports",
     "message_reactors",
     "metadata",
+    "notification_settings",
+    "queued_notifications",
     "related_requests",
     "request_areas",
     "request_embeddings",
@@ -61,6 +63,8 @@ SOURCES = ("reaction", "shortcut", "command", "mention", "api")
 ITEM_STATUSES = ("processing", "pending", "filed", "discarded")
 APPROVAL_STATUSES = ("pending", "decided", "expired")
 APPROVAL_KINDS = ("match", "account")
+NOTIFICATION_KINDS = ("links", "shipped")
+NOTIFICATION_CHOICES = ("now", "daily", "off")
 
 metadata = MetaData(
     naming_convention={
@@ -326,4 +330,38 @@ sent_messages = Table(
     Column("channel_id", String(32), nullable=False),
     Column("ts", String(32)),
     _created(),
+)
+
+# how a person hears of their links and of shipped requests; no row: "now" for both.
+# A table of its own, not columns on users: no ALTER (a table rebuild on SQLite) of a
+# table most others reference, and users.py stays about who people are.
+notification_settings = Table(
+    "notification_settings",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("links", String(8), nullable=False, server_default="now"),
+    Column("shipped", String(8), nullable=False, server_default="now"),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint(_in("links", NOTIFICATION_CHOICES), name="links"),
+    CheckConstraint(_in("shipped", NOTIFICATION_CHOICES), name="shipped"),
+)
+
+queued_notifications = Table(
+    "queued_notifications",
+    metadata,
+    # what the line is for (e.g. "<feedback id>:0:linked"): a re-run step queues once
+    Column("key", String(200), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("text", Text, nullable=False),  # one line, mrkdwn
+    # the daily DM it went into ("batch:<user>:<local date>"), once a batch took it
+    Column("batch_key", String(200)),
+    _created(),
+    Column("sent_at", UTCDateTime()),
+    CheckConstraint(_in("kind", NOTIFICATION_KINDS), name="kind"),
+)
+Index(
+    "ix_queued_notifications_user_sent",
+    queued_notifications.c.user_id,
+    queued_notifications.c.sent_at,
 )

@@ -38,8 +38,10 @@ class Settings(BaseSettings):
         database_url: One database for the engine and the domain.
         slack_bot_token: The bot token (``xoxb-...``).
         slack_signing_secret: Verifies requests from Slack.
+        slack_app_token: The app-level token (``xapp-...``) for Socket Mode in development.
         slack_api_url: The Web API root; the Slack simulator's in tests and the demo.
-        feedback_emoji: The reaction that files a message.
+        feedback_emoji: The reaction that files a message; several may be given,
+            separated by commas (see :attr:`feedback_emojis`).
         filing_emoji: The reaction the bot adds to a message it is filing.
         approval_reminder: When an unanswered approval gets its one reminder.
         approval_timeout: When an unanswered approval is filed as a new request.
@@ -51,6 +53,8 @@ class Settings(BaseSettings):
         digest_day: The weekly digest's day (``mon`` ... ``sun``).
         digest_time: The weekly digest's time, ``HH:MM``.
         digest_channel: Where the weekly digest is posted (none: not posted).
+        notify_batch_time: When the daily DM of notifications is sent to whoever
+            chose "once a day", ``HH:MM`` every day.
         embedder: ``local`` (offline MiniLM) or ``openai``.
         openai_api_key: Enables the LLM tasks; empty means the offline fallbacks.
         openai_base_url: Any OpenAI-compatible API root.
@@ -67,6 +71,7 @@ class Settings(BaseSettings):
     )
     slack_bot_token: SecretStr = SecretStr("")
     slack_signing_secret: SecretStr = SecretStr("")
+    slack_app_token: SecretStr = SecretStr("")
     slack_api_url: str = "https://slack.com/api/"
     feedback_emoji: str = "gtm-feedback"
     filing_emoji: str = "eyes"
@@ -79,6 +84,7 @@ class Settings(BaseSettings):
     digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     digest_time: str = "09:00"
     digest_channel: str | None = None
+    notify_batch_time: str = "17:00"
     embedder: Literal["local", "openai"] = Field(
         "local", validation_alias=AliasChoices("FEEDBACK_EMBEDDER", "embedder")
     )
@@ -125,7 +131,7 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("insights_time", "digest_time")
+    @field_validator("insights_time", "digest_time", "notify_batch_time")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         hours, _, minutes = value.partition(":")
@@ -141,6 +147,19 @@ class Settings(BaseSettings):
         if value <= timedelta(0):
             raise ValueError("must be a positive duration (seconds, or ISO 8601 like P7D)")
         return value
+
+    @field_validator("feedback_emoji")
+    @classmethod
+    def _emoji_names(cls, value: str) -> str:
+        names = [n.strip().strip(":") for n in value.split(",")]
+        if not all(names):
+            raise ValueError("give emoji names separated by commas, e.g. gtm-feedback,feedback")
+        return ",".join(names)
+
+    @property
+    def feedback_emojis(self) -> frozenset[str]:
+        """The reactions that file a message (names without colons)."""
+        return frozenset(self.feedback_emoji.split(","))
 
     @model_validator(mode="after")
     def _reminder_before_timeout(self) -> Settings:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from agents import Embedder, get_embedder
 from feedback import migrate
 from feedback.database import Database
 from tests import databases
@@ -73,3 +74,9 @@ def sqlite_url(tmp_path: Path) -> str:
 def pytest_report_header(config: pytest.Config) -> str:
     missing = "fails" if IN_CI else "skips loudly"
     return f"databases: sqlite and postgresql (CI={IN_CI}: a missing PostgreSQL {missing})"
+
+
+@pytest.fixture(scope="session")
+def local_embedder() -> Embedder:
+    """The offline MiniLM model (the product's default), loaded once."""
+    return get_embedder("local")

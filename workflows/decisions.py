@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from feedback import accounts, approvals, items, users
 from feedback.database import Database
 from feedback.errors import NotFound
-from workflows.engine import Engine, HookNotFound, RunHandle
+from workflows.engine import Engine, HookNotFound, RunHandle, Transaction
 
 __all__ = ["Answer", "answer_account", "answer_approval", "undo"]
 
@@ -47,7 +47,6 @@ class Answer:
 
 async def answer_approval(
     engine: Engine,
-    db: Database,
     *,
     approval_id: str,
     slack_user: str,
@@ -57,8 +56,8 @@ async def answer_approval(
     """Answer "which request is this?" for the clicker.
 
     Args:
-        engine: Wakes the waiting run.
-        db: The domain database.
+        engine: Records the decision and wakes the waiting run, in one transaction
+            (the domain's tables live in the engine's database).
         approval_id: From the button's value.
         slack_user: Who clicked.
         choice: ``link`` (with ``request_id``), ``new`` or ``not_feedback``.
@@ -80,11 +79,11 @@ async def answer_approval(
             decision["request_id"] = request_id
         return await _decide(conn, question, slack_user, decision)
 
-    return await _answer(engine, db, decide)
+    return await _answer(engine, decide)
 
 
 async def answer_account(
-    engine: Engine, db: Database, *, approval_id: str, slack_user: str, account_id: str | None
+    engine: Engine, *, approval_id: str, slack_user: str, account_id: str | None
 ) -> Answer:
     """Answer "which customer is this from?" (``account_id`` ``None``: unknown)."""
 
@@ -102,18 +101,31 @@ async def answer_account(
                 return Answer("invalid", "That account no longer exists."), None
         return await _decide(conn, question, slack_user, {"account_id": account_id})
 
-    return await _answer(engine, db, decide)
+    return await _answer(engine, decide)
 
 
 Decide = Callable[[AsyncConnection], Awaitable[tuple[Answer, "approvals.Approval | None"]]]
 
 
-async def _answer(engine: Engine, db: Database, decide: Decide) -> Answer:
-    """Decide in one transaction (retried once after a dropped connection), then wake."""
-    answer, question = await db.transact(decide)
-    if answer.status == "decided" and question is not None:
-        await _wake(engine, question)
-    return answer
+async def _answer(engine: Engine, decide: Decide) -> Answer:
+    """Decide and wake the run in one transaction: the click counts only with its wake-up.
+
+    A click on a question already decided wakes the run again (harmlessly, under the
+    same key), in case the first wake-up was lost with its process.
+    """
+
+    async def decide_and_wake(tx: Transaction) -> Answer:
+        answer, question = await decide(tx.conn)
+        if question is not None and question.status == "decided":
+            try:
+                await tx.resume_hook(
+                    question.hook_token, {"approval": question.id}, idempotency_key=question.id
+                )
+            except HookNotFound:  # the run is past its wait: it reads the decision then
+                logger.info("approval %s decided after its run stopped waiting", question.id)
+        return answer
+
+    return await engine.transaction(decide_and_wake)
 
 
 async def _decide(
@@ -175,12 +187,3 @@ async def _outcome(conn: AsyncConnection, after: approvals.Approval, won: bool) 
     decider = await users.get(conn, after.decided_by) if after.decided_by else None
     who = f"<@{decider.slack_id}>" if decider and decider.slack_id else "someone"
     return Answer("already", f"Already decided by {who}.", decider.slack_id if decider else None)
-
-
-async def _wake(engine: Engine, question: approvals.Approval) -> None:
-    try:
-        await engine.resume_hook(
-            question.hook_token, {"approval": question.id}, idempotency_key=question.id
-        )
-    except HookNotFound:  # the run is past its wait: it reads the decision at its deadline
-        logger.info("approval %s decided after its run stopped waiting", question.id)

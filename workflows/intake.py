@@ -84,7 +84,11 @@ class Submission:
         channel: Where it was sent from (its account may be the customer's).
         ts: The message to file (a shortcut's message, a mention's thread parent);
             ``None`` when ``text`` is the feedback.
-        text: The feedback typed by the submitter (a command, a mention's words).
+        text: The feedback typed by the submitter (a command, a mention's words). With
+            ``ts`` too (the shortcut's form), it is the pain as the submitter edited it:
+            filed as one item under the message, without extraction.
+        account_id: The customer as the submitter picked it (the shortcut's form).
+        severity: ``low``, ``medium`` or ``high`` as the submitter picked it.
     """
 
     source: str
@@ -93,6 +97,8 @@ class Submission:
     channel: str | None = None
     ts: str | None = None
     text: str | None = None
+    account_id: str | None = None
+    severity: str | None = None
 
 
 def reaction_run_id(reaction: Reaction) -> str:
@@ -122,7 +128,7 @@ async def ingest_message(submission: Submission) -> dict[str, Any]:
     """File feedback sent by a shortcut, a slash command, a mention or the API."""
     if submission.channel and submission.ts:
         return await _file_message(
-            submission.channel, submission.ts, submission.user, submission.source
+            submission.channel, submission.ts, submission.user, submission.source, submission
         )
     submitter = await resolve_user(submission.user)
     read = await typed_feedback(submission.text or "", submission.channel, submitter)
@@ -130,7 +136,9 @@ async def ingest_message(submission: Submission) -> dict[str, Any]:
     return await _file(read, submitter, submission.source, key)
 
 
-async def _file_message(channel: str, ts: str, slack_user: str, source: str) -> dict[str, Any]:
+async def _file_message(
+    channel: str, ts: str, slack_user: str, source: str, edited: Submission | None = None
+) -> dict[str, Any]:
     claim = await claim_message(channel, ts, slack_user, source)
     submitter = claim["submitter"]
     if claim.get("external"):  # a customer's own reaction: theirs to make, not ours to file
@@ -149,13 +157,21 @@ async def _file_message(channel: str, ts: str, slack_user: str, source: str) -> 
     if read.get("thread_filed"):  # another message of this thread was filed already
         followed = await follow_message(channel, read["thread_filed"], submitter["id"])
         return {"status": "follower", "requests": followed}
-    return await _file(read, submitter, source, f"{channel}:{ts}")
+    return await _file(read, submitter, source, f"{channel}:{ts}", edited)
 
 
 async def _file(
-    read: dict[str, Any], submitter: dict[str, Any], source: str, key: str
+    read: dict[str, Any],
+    submitter: dict[str, Any],
+    source: str,
+    key: str,
+    edited: Submission | None = None,
 ) -> dict[str, Any]:
-    filed = await extract_items(read, submitter["id"], source, key)
+    if edited is not None and edited.text:
+        pain = {"text": edited.text, "severity": edited.severity, "account_id": edited.account_id}
+        filed = await save_edited(read, submitter["id"], source, key, pain)
+    else:
+        filed = await extract_items(read, submitter["id"], source, key)
     item_ids: list[str] = filed["items"]
     if not item_ids:
         await notify(
@@ -303,7 +319,7 @@ async def _roles(
         else:
             role = "colleague"
         name = person.name if person else (message.user or "bot")
-        out.append({"author": name, "text": message.text, "role": role})
+        out.append({"author": name, "text": message.text, "role": role, "ts": message.ts})
     return out
 
 
@@ -379,6 +395,44 @@ async def extract_items(
 
 
 @step
+async def save_edited(
+    read: dict[str, Any], submitter_id: str, source: str, key: str, pain: dict[str, Any]
+) -> dict[str, Any]:
+    """Save the pain as the submitter wrote it in the shortcut's form: one item.
+
+    The customer's words stay the message's own; the account is the one picked,
+    else the channel's.
+    """
+    deps = current()
+    new_id = item_id(key, 0)
+    async with deps.db.read() as conn:
+        saved = await items.get_many(conn, [new_id])
+    if saved:
+        return {"items": [new_id], "account_id": saved[0].account_id}
+    words = next((m["text"] for m in read["thread"] if m["role"] == "customer"), pain["text"])
+    target = [m["text"] for m in read["thread"] if m.get("ts") == read["ts"]]
+    account_id = pain.get("account_id") or read.get("account_id")
+    text = " ".join(str(pain["text"]).split())
+    new = items.NewItem(
+        id=new_id,
+        quote=(target[0] if target else words)[:2000],
+        pain=text,
+        summary=text if len(text) <= 200 else text[:199] + "…",
+        severity=pain.get("severity") or "medium",
+        source=source,
+        submitter_id=submitter_id,
+        channel_id=read["channel"],
+        message_ts=read["ts"],
+        thread_ts=read.get("thread_ts"),
+        permalink=read["permalink"],
+        account_id=account_id,
+    )
+    async with deps.db.transaction() as conn:
+        await items.create(conn, [new])
+    return {"items": [new_id], "account_id": account_id}
+
+
+@step
 async def ask_account(
     item_ids: list[str], token: str, submitter: dict[str, Any], read: dict[str, Any]
 ) -> dict[str, Any]:
@@ -396,7 +450,7 @@ async def ask_account(
             hook_token=token,
             candidates=[],
         )
-        known = await accounts.listing(conn, limit=100)
+        known = await accounts.listing(conn, limit=101)  # more: the menu searches
     async with deps.db.read() as conn:
         filed = await items.get_many(conn, item_ids)
     quote = "\n".join(i.quote for i in filed)

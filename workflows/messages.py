@@ -299,19 +299,33 @@ def account_picker(
     quote: str,
     accounts: Sequence[tuple[str, str]],
 ) -> Message:
-    """Ask which customer a message is from (accounts as (id, name), largest first)."""
+    """Ask which customer a message is from (accounts as (id, name), largest first).
+
+    Up to 100 accounts are listed in the menu; with more, the menu searches them as
+    the person types (an ``external_select`` served by the app's options listener).
+    """
     where = f" in <#{channel_id}>" if channel_id else ""
-    options = [
-        {"text": {"type": "plain_text", "text": name[:75]}, "value": account_id}
-        for account_id, name in accounts[:100]
-    ]
+    placeholder = {"type": "plain_text", "text": "Pick the customer"}
     elements: list[dict[str, Any]] = []
-    if options:
+    if len(accounts) > 100:
+        elements.append(
+            {
+                "type": "external_select",
+                "action_id": ACCOUNT_PICK,
+                "placeholder": placeholder,
+                "min_query_length": 1,
+            }
+        )
+    elif accounts:
+        options = [
+            {"text": {"type": "plain_text", "text": name[:75]}, "value": account_id}
+            for account_id, name in accounts
+        ]
         elements.append(
             {
                 "type": "static_select",
                 "action_id": ACCOUNT_PICK,
-                "placeholder": {"type": "plain_text", "text": "Pick the customer"},
+                "placeholder": placeholder,
                 "options": options,
             }
         )

@@ -25,6 +25,8 @@ from feedback._util import utcnow
 from feedback.audit import record, system
 from feedback.errors import NotFound
 from workflows import messages
+from workflows.batch_messages import link_line
+from workflows.batches import tell
 from workflows.deps import Deps, current
 from workflows.engine import Hook, HookTimeout, create_hook, start_child, step, uuid, workflow
 from workflows.matching import (
@@ -272,7 +274,14 @@ async def _confirm_link(deps: Deps, item_id: str, request_id: str, turn: int) ->
         arr=demand.arr if demand else requests_db.Demand().arr,
         quote=seen.item.quote,
     )
-    await dm_once(f"{item_id}:{turn}:linked", seen.submitter_slack_id, message)
+    line = link_line(
+        title=request.title,
+        account=seen.account_name,
+        severity=seen.item.severity,
+        quote=seen.item.quote,
+    )
+    key = f"{item_id}:{turn}:linked"  # Undo finds the DM by it (mark_undone)
+    await tell("links", key, seen.item.submitter_id, seen.submitter_slack_id, message, line)
 
 
 def _slack_id(user: users.User) -> str:

@@ -24,6 +24,8 @@ from feedback.database import Database
 from feedback.errors import NotFound
 from feedback.schema import related_requests
 from workflows import messages
+from workflows.batch_messages import shipped_line
+from workflows.batches import tell
 from workflows.deps import current
 from workflows.engine import (
     Engine,
@@ -239,7 +241,10 @@ async def set_shipped(request_id: str, by_user: str | None) -> dict[str, Any]:
 
 @step(max_attempts=6)
 async def tell_shipped(request_id: str, user_id: str, shipping: int) -> bool:
-    """One DM to one person that the request shipped (False: they cannot be reached)."""
+    """Tell one person the request shipped, as they chose (False: they cannot be reached).
+
+    A DM at once, a line in their daily DM, or nothing (see :func:`workflows.batches.tell`).
+    """
     deps = current()
     async with deps.db.read() as conn:
         request = await requests_db.get(conn, request_id, with_areas=False)
@@ -249,7 +254,8 @@ async def tell_shipped(request_id: str, user_id: str, shipping: int) -> bool:
         title=request.title, slug=request.slug, quotes=[i.quote for i in theirs[:3]]
     )
     key = f"shipped:{request_id}:{shipping}:{user_id}"
-    return await dm_once(key, person.slack_id, message) is not None
+    line = shipped_line(title=request.title, slug=request.slug)
+    return await tell("shipped", key, user_id, person.slack_id, message, line) != "unreachable"
 
 
 @step(max_attempts=6)

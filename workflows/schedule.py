@@ -53,12 +53,14 @@ from feedback.settings import Settings
 from workflows.engine import Engine, RunHandle
 
 __all__ = [
+    "BATCH_WORKFLOW",
     "DIGEST_WORKFLOW",
     "INSIGHTS_WORKFLOW",
     "Clock",
     "Schedule",
     "Schedules",
     "TickTrigger",
+    "batch_schedule",
     "report_schedules",
     "tick_run_id",
 ]
@@ -67,6 +69,7 @@ logger = logging.getLogger(__name__)
 
 INSIGHTS_WORKFLOW = "area-insights"
 DIGEST_WORKFLOW = "weekly-digest"
+BATCH_WORKFLOW = "notification-batch"
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -166,6 +169,12 @@ def report_schedules(settings: Settings) -> tuple[Schedule, Schedule]:
     )
 
 
+def batch_schedule(settings: Settings) -> Schedule:
+    """The daily DM of queued notifications (``NOTIFY_BATCH_TIME`` in ``TIMEZONE``)."""
+    at = time.fromisoformat(settings.notify_batch_time)
+    return Schedule(BATCH_WORKFLOW, at, ZoneInfo(settings.timezone))
+
+
 # APScheduler ships no type hints, so its base class is Any to mypy.
 class TickTrigger(BaseTrigger):  # type: ignore[misc]
     """An APScheduler trigger that fires at a :class:`Schedule`'s ticks.
@@ -237,8 +246,13 @@ class Schedules:
     def from_settings(
         cls, settings: Settings, engine: Engine, *, clock: Clock | None = None
     ) -> Schedules:
-        """The insights and digest schedules of ``settings``, on ``engine``."""
-        return cls(engine, report_schedules(settings), clock=clock)
+        """The insights, digest and notification-batch schedules of ``settings``, on ``engine``.
+
+        Import ``workflows.reports`` and ``workflows.batches`` first (their workflows
+        must be registered).
+        """
+        schedules = (*report_schedules(settings), batch_schedule(settings))
+        return cls(engine, schedules, clock=clock)
 
     def __repr__(self) -> str:
         return f"Schedules({', '.join(map(str, self.schedules))})"

@@ -24,11 +24,11 @@ from feedback import requests as requests_db
 from feedback._util import insert_ignore
 from feedback.schema import related_requests
 from feedback.schema import requests as requests_table
-from workflows.deps import current
+from workflows.deps import Deps, current
 from workflows.engine import step, workflow
 from workflows.matching import REQUEST_TEXT, matching_text, sync_index
 
-__all__ = ["BATCH", "find_related", "semantic_search", "sync_embeddings"]
+__all__ = ["BATCH", "find_related", "rank_requests", "semantic_search", "sync_embeddings"]
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,14 @@ async def relate_all(limit: int) -> list[dict[str, Any]]:
 @step(max_attempts=3)
 async def search(query: str, limit: int) -> list[dict[str, Any]]:
     """Rank requests for a query by meaning."""
-    deps = current()
+    return await rank_requests(current(), query, limit)
+
+
+async def rank_requests(deps: Deps, query: str, limit: int = 10) -> list[dict[str, Any]]:
+    """Requests ranked by meaning for ``query``, with score, status, slug and demand.
+
+    What ``/feedback search`` answers with, inline (one embedding and an index scan).
+    """
     await sync_index(deps)
     vector = (await deps.embedder.embed([query]))[0]
     hits = deps.matcher.index.search(vector, limit)

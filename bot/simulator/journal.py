@@ -9,10 +9,11 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Call:
-    """One Web API call the simulator answered.
+    """One Web API call the simulator answered (or one use of a ``response_url``).
 
     Attributes:
-        method: The Web API method, e.g. ``"chat.postMessage"``.
+        method: The Web API method, e.g. ``"chat.postMessage"``; ``"response_url"`` for a
+            POST to a URL minted by ``SlackSimulator.response_url``.
         args: The arguments from query string and body, with JSON-encoded ``blocks``,
             ``view``, ``metadata`` and ``attachments`` decoded; never the token.
         ok: The answer's ``ok``.
@@ -20,6 +21,8 @@ class Call:
         status: The HTTP status answered (200 for Slack's ``ok: false`` refusals; 0 when
             no answer was sent: the client left, or the simulator stopped, during a delay).
         at: ``time.monotonic()`` when the request was read.
+        team_id: The workspace the token (or the ``response_url``) belongs to; ``None``
+            when none was recognised.
     """
 
     method: str
@@ -28,6 +31,7 @@ class Call:
     error: str | None
     status: int
     at: float
+    team_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The call as a JSON object (for ``GET /_sim/journal``)."""
@@ -38,6 +42,7 @@ class Call:
             "error": self.error,
             "status": self.status,
             "at": self.at,
+            "team_id": self.team_id,
         }
 
 

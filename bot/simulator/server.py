@@ -6,11 +6,19 @@ Web API calls (``GET`` or ``POST /api/<method>``):
   ``application/x-www-form-urlencoded`` or ``multipart/form-data`` (slack_sdk sends
   all of them, and JSON-encodes ``blocks``, ``view`` and ``metadata`` in forms);
 - the token is ``Authorization: Bearer <token>`` or a ``token`` argument: missing is
-  ``not_authed``, wrong is ``invalid_auth``;
+  ``not_authed``, unknown is ``invalid_auth``; each token belongs to one workspace (the
+  simulator's own, or one installed through OAuth) and the call acts on that workspace;
+- ``oauth.v2.access`` takes no token: the app's ``client_id``/``client_secret`` come as
+  HTTP Basic auth or form fields (see :mod:`bot.simulator.oauth`); the bot token it
+  issues for a new team opens a workspace of that team;
 - a name no handler serves is HTTP 200 ``{"ok": false, "error": "unknown_method",
   "req_method": …}``, as Slack answers it (and is logged as a warning);
 - planned delays, then planned faults, apply before the handler runs; every call,
   answered or refused, goes into the journal.
+
+Response URLs (no token): ``POST /_sim/respond/<id>`` takes a JSON message (or a
+``payload=`` form) as Slack's ``response_url`` does (see :mod:`bot.simulator.respond`),
+journaled as method ``response_url``; refusals are HTTP 404/400 with ``ok: false``.
 
 Control endpoints (no token; for the standalone simulator and scripts):
 
@@ -29,10 +37,12 @@ Control bodies may be JSON or form-encoded; refusals answer HTTP 400 with Slack'
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import json
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +52,8 @@ from aiohttp import web
 from bot.simulator.errors import SlackError
 from bot.simulator.journal import Call, Fault, FaultPlan
 from bot.simulator.methods import METHODS, Args
+from bot.simulator.oauth import Grant, OAuthApp, access_json
+from bot.simulator.respond import STATUS, ResponseUrls, respond
 from bot.simulator.shapes import channel_json, message_json, user_json, view_json
 from bot.simulator.state import Workspace
 
@@ -52,23 +64,35 @@ JSON_ARGUMENTS = ("attachments", "blocks", "metadata", "view")
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
+CLIENT_METHODS = frozenset({"oauth.v2.access"})
+"""Methods that authenticate the app by its client credentials, not by a token."""
+
+Answer = tuple[int, dict[str, Any], dict[str, str], str | None]
+"""HTTP status, JSON body, extra headers, and the team the call acted on."""
+
 
 class ApiServer:
-    """The aiohttp application over a workspace, with its journal and planned faults.
+    """The aiohttp application over the workspaces, with its journal and planned faults.
 
     Args:
-        workspace: The state the handlers read and change.
-        token: The one bot token accepted.
+        workspace: The simulator's own workspace (its token is ``token``).
+        token: Its bot token; OAuth installs add more (``tokens``).
+        oauth: The app's credentials and pending install approvals.
     """
 
-    def __init__(self, workspace: Workspace, token: str) -> None:
+    def __init__(self, workspace: Workspace, token: str, oauth: OAuthApp) -> None:
         self.workspace = workspace
         self.token = token
+        self.oauth = oauth
+        self.workspaces: dict[str, Workspace] = {workspace.team_id: workspace}
+        self.tokens: dict[str, Workspace] = {token: workspace}
+        self.responses = ResponseUrls(workspace.clock)
         self.journal: list[Call] = []
         self.faults = FaultPlan()
         self._changed = asyncio.Event()
         self.app = web.Application()
         self.app.router.add_route("*", "/api/{method}", self._api)
+        self.app.router.add_post("/_sim/respond/{url_id}", self._respond)
         self.app.router.add_get("/_sim/journal", self._get_journal)
         self.app.router.add_delete("/_sim/journal", self._clear_journal)
         self.app.router.add_get("/_sim/state", self._get_state)
@@ -88,40 +112,122 @@ class ApiServer:
             return web.json_response(exc.to_body())
         form_token = _pop_token(values)  # never journal a token
         token = _bearer(request) or form_token
+        credentials = _basic(request), values.pop("client_secret", None)  # nor a secret
         try:
-            status, body, headers = await self._answer(method, values, token)
+            status, body, headers, team = await self._answer(method, values, token, credentials)
         except asyncio.CancelledError:  # the client left, or the simulator stopped, mid-delay
             self._record(Call(method, values, False, None, 0, at))
             raise
         error = body.get("error")
-        self._record(Call(method, values, bool(body.get("ok")), error, status, at))
+        self._record(Call(method, values, bool(body.get("ok")), error, status, at, team))
         return web.json_response(body, status=status, headers=headers)
 
     async def _answer(
-        self, method: str, values: dict[str, Any], token: str | None
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        self,
+        method: str,
+        values: dict[str, Any],
+        token: str | None,
+        credentials: tuple[tuple[str, str] | None, Any],
+    ) -> Answer:
         handler = METHODS.get(method)
-        if handler is None:
+        if handler is None and method not in CLIENT_METHODS:
             logger.warning("Slack simulator: unknown Web API method %s", method)
-            return 200, {"ok": False, "error": "unknown_method", "req_method": method}, {}
-        if not token:
-            return 200, {"ok": False, "error": "not_authed"}, {}
-        if token != self.token:
-            return 200, {"ok": False, "error": "invalid_auth"}, {}
+            return 200, {"ok": False, "error": "unknown_method", "req_method": method}, {}, None
+        ws = self.tokens.get(token or "")
+        if handler is not None and ws is None:
+            return 200, {"ok": False, "error": "invalid_auth" if token else "not_authed"}, {}, None
+        team = ws.team_id if ws is not None else None
+        planned = await self._planned(method)
+        if planned is not None:
+            return (*planned, team)
+        try:
+            if handler is None:
+                return self._oauth_v2_access(values, *credentials)
+            assert ws is not None
+            return 200, handler(ws, Args(values)), {}, team
+        except SlackError as exc:
+            return 200, exc.to_body(), {}, team
+        except Exception as exc:  # a simulator bug: answer loudly, keep serving
+            logger.exception("Slack simulator: %s failed", method)
+            why = f"simulator bug in {method}: {exc!r}"
+            return 500, {"ok": False, "error": "internal_error", "detail": why}, {}, team
+
+    async def _planned(self, method: str) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        """Hold a planned delay, then answer a planned fault (``None`` when there is none)."""
         delay = self.faults.take_delay(method)
         if delay > 0:
             await asyncio.sleep(delay)
         fault = self.faults.take_fault(method)
-        if fault is not None:
-            return fault.status, fault.body(), fault.headers()
+        return None if fault is None else (fault.status, fault.body(), fault.headers())
+
+    # --- OAuth ---------------------------------------------------------------------
+
+    def _oauth_v2_access(
+        self, values: dict[str, Any], basic: tuple[str, str] | None, form_secret: Any
+    ) -> Answer:
+        secret = {} if form_secret is None else {"client_secret": form_secret}
+        grant = self.oauth.redeem(values | secret, basic)
+        ws, token = self.install(grant)
+        return 200, access_json(grant, token=token, app_id=ws.app_id), {}, ws.team_id
+
+    def install(self, grant: Grant) -> tuple[Workspace, str]:
+        """The workspace of the grant's team (made on first install) and its bot token.
+
+        A team keeps its bot token across installs, as Slack's bot tokens do without
+        token rotation; the simulator's own team answers with the simulator's token.
+        """
+        ws = self.workspaces.get(grant.team_id)
+        if ws is None:
+            primary = self.workspace
+            ws = Workspace(
+                team_id=grant.team_id,
+                bot_user_id=grant.bot_user_id,
+                team_name=grant.team_name,
+                domain=grant.team_id.lower(),
+                app_id=primary.app_id,
+                clock=primary.clock,
+            )
+            self.workspaces[ws.team_id] = ws
+        if grant.user_id not in ws.users:
+            ws.add_user(grant.user_id, grant.user_id.lower())
+        token = self.token_of(ws)
+        if token is None:
+            token = f"xoxb-{ws.team_id}-{len(self.tokens) + 1}-{secrets.token_hex(12)}"
+            self.tokens[token] = ws
+        return ws, token
+
+    def token_of(self, ws: Workspace) -> str | None:
+        """The bot token of a workspace, if it has one."""
+        return next((token for token, owner in self.tokens.items() if owner is ws), None)
+
+    # --- response URLs ---------------------------------------------------------------
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        at = time.monotonic()
+        url_id = request.match_info["url_id"]
         try:
-            return 200, handler(self.workspace, Args(values)), {}
+            body = await _response_body(request)
         except SlackError as exc:
-            return 200, exc.to_body(), {}
-        except Exception as exc:  # a simulator bug: answer loudly, keep serving
-            logger.exception("Slack simulator: %s failed", method)
-            why = f"simulator bug in {method}: {exc!r}"
-            return 500, {"ok": False, "error": "internal_error", "detail": why}, {}
+            self._record(Call("response_url", {}, False, exc.error, 400, at))
+            return web.json_response(exc.to_body(), status=400)
+        args = body | {"response_url": str(request.url)}
+        status, answer, headers, team = await self._response(url_id, body)
+        self._record(
+            Call("response_url", args, bool(answer["ok"]), answer.get("error"), status, at, team)
+        )
+        return web.json_response(answer, status=status, headers=headers)
+
+    async def _response(self, url_id: str, body: dict[str, Any]) -> Answer:
+        team = None
+        try:
+            url = self.responses.use(url_id)
+            team = url.team_id
+            planned = await self._planned("response_url")
+            if planned is not None:
+                return (*planned, team)
+            return 200, respond(self.workspaces[url.team_id], url, body), {}, team
+        except SlackError as exc:
+            return STATUS.get(exc.error, 400), exc.to_body(), {}, team
 
     def _record(self, call: Call) -> None:
         self.journal.append(call)
@@ -241,6 +347,43 @@ async def _control_body(request: web.Request) -> dict[str, Any]:
         return await read_arguments(request)
     except SlackError:
         return {}
+
+
+async def _response_body(request: web.Request) -> dict[str, Any]:
+    """A response's message: a JSON body, or a form with ``payload=<JSON>`` (or fields)."""
+    if request.content_type in _FORMS:
+        form = await read_arguments(request)
+        payload = form.get("payload")
+        if not isinstance(payload, str):
+            return form
+        try:
+            data = json.loads(payload)
+        except json.JSONDecodeError as exc:
+            raise SlackError("invalid_payload", [f"`payload` is not JSON: {exc}"]) from exc
+        if not isinstance(data, dict):
+            raise SlackError("invalid_payload", ["`payload` must be a JSON object"])
+        return data
+    try:
+        return await _json_body(request)
+    except SlackError as exc:
+        raise SlackError("invalid_payload", exc.messages) from exc
+
+
+def _basic(request: web.Request) -> tuple[str, str] | None:
+    """The ``(login, password)`` of HTTP Basic auth, if the request carries it.
+
+    Decoded by hand: aiohttp 3.14 deprecates ``BasicAuth`` (its warning is an error here).
+    """
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        login, colon, password = (
+            base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        )
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return (login, password) if colon else None
 
 
 def _bearer(request: web.Request) -> str | None:

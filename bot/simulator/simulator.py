@@ -10,6 +10,10 @@ Point the real client at it and drive the people from Python::
         sim.fail("chat.postMessage", status=429, retry_after=1)   # next call: 429
         await sim.wait_for("chat.postMessage")                      # no sleeping
 
+A button click's ``response_url`` comes from :meth:`SlackSimulator.response_url`; a
+second workspace comes from an OAuth install: :meth:`SlackSimulator.approve_install`
+gives the ``code`` that ``oauth.v2.access`` exchanges for that team's bot token.
+
 The server runs in the current event loop (aiohttp ``AppRunner``/``TCPSite``) from
 ``__aenter__`` to ``__aexit__``. See :mod:`bot.simulator.server` for the HTTP side and
 :mod:`bot.simulator.methods` for the Web API semantics.
@@ -19,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -27,6 +32,7 @@ from aiohttp import web
 
 from bot.simulator.journal import Call, Fault
 from bot.simulator.methods import permalink
+from bot.simulator.oauth import DEFAULT_SCOPES, OAuthApp
 from bot.simulator.seed import Seed, apply_seed
 from bot.simulator.server import ApiServer, state_json
 from bot.simulator.shapes import message_json, view_json
@@ -42,9 +48,14 @@ class SlackSimulator:
         seed: The workspace to start from (see :mod:`bot.simulator.seed`).
         host: Interface to listen on.
         port: Port to listen on; 0 picks a free one (read it from ``url``).
-        token: The bot token every call must present.
+        token: The bot token of the simulator's own workspace.
         team_id: The workspace's team; users of other teams are external.
         bot_user_id: The bot's user id (``auth.test``'s ``user_id``).
+        app_id: The app's id, in every workspace it is installed in.
+        client_id: The app's OAuth client id (``oauth.v2.access``).
+        client_secret: The app's OAuth client secret.
+        clock: Seconds since the epoch: message timestamps, response URLs' 30 minutes,
+            OAuth codes' 10 minutes.
     """
 
     def __init__(
@@ -56,14 +67,24 @@ class SlackSimulator:
         token: str = "xoxb-simulator",  # noqa: S107 - the simulator's own, not a secret
         team_id: str = "T0SIM",
         bot_user_id: str = "U0BOT",
+        app_id: str = "A0FEEDBACK",
+        client_id: str = "1733000000.1733000001",
+        client_secret: str = "simulator-client-secret",  # noqa: S107 - the simulator's own
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.token = token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
-        self.workspace = Workspace(team_id=team_id, bot_user_id=bot_user_id)
+        self.app_id = app_id
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.workspace = Workspace(
+            team_id=team_id, bot_user_id=bot_user_id, app_id=app_id, clock=clock
+        )
         if seed is not None:
             apply_seed(self.workspace, seed)
-        self._server = ApiServer(self.workspace, token)
+        oauth = OAuthApp(client_id, client_secret, clock)
+        self._server = ApiServer(self.workspace, token, oauth)
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
@@ -171,6 +192,109 @@ class SlackSimulator:
             SlackError: ``message_not_found``, ``already_reacted``, ``invalid_name``.
         """
         self.workspace.react(channel, ts, user, name)
+
+    # --- interactions and installs ----------------------------------------------------
+
+    def response_url(
+        self,
+        channel: str | None = None,
+        message_ts: str | None = None,
+        user: str | None = None,
+        *,
+        team_id: str | None = None,
+    ) -> str:
+        """Mint a ``response_url`` for an interaction, to put in a payload sent to the app.
+
+        It takes Slack's ``response_url`` JSON (``text``, ``blocks``, ``response_type``,
+        ``replace_original``, ``delete_original``, ``thread_ts``) up to 5 times within 30
+        minutes; each use is journaled as method ``response_url`` (so
+        ``await sim.wait_for("response_url")`` works) and can be failed with
+        ``sim.fail("response_url", …)``. Ephemeral answers show in :meth:`ephemerals`.
+        What Slack leaves undocumented (its answers past the limits…) is listed in
+        :mod:`bot.simulator.respond`.
+
+        Args:
+            channel: Where the interaction happened (responses post there).
+            message_ts: The message acted on (``replace_original``/``delete_original``).
+            user: Who acted (ephemeral responses are for them).
+            team_id: The workspace (default the simulator's own).
+        """
+        url = self._server.responses.mint(team_id or self.team_id, channel, message_ts, user)
+        return f"{self.url}/_sim/respond/{url.id}"
+
+    def approve_install(
+        self,
+        team_id: str,
+        *,
+        user_id: str = "U0INSTALLER",
+        team_name: str | None = None,
+        bot_user_id: str | None = None,
+        scopes: Sequence[str] = DEFAULT_SCOPES,
+        redirect_uri: str | None = None,
+    ) -> str:
+        """``user_id`` approves installing the app in ``team_id``: the one-time ``code``.
+
+        This is what Slack's install page does before redirecting to the app with
+        ``?code=…&state=…``; the app exchanges the code with ``oauth.v2.access`` (within
+        10 minutes, once) for the team's bot token, which every method then accepts and
+        which acts on that team's workspace (made empty on its first install; see
+        :meth:`workspace_of`).
+
+        Args:
+            team_id: The workspace installing the app.
+            user_id: Who approves (``authed_user.id``; added to the workspace).
+            team_name: ``team.name`` (default: the team id; the simulator's own team
+                keeps its name).
+            bot_user_id: The app's bot user there (default ``U`` + team id + ``BOT``; the
+                simulator's own team keeps ``bot_user_id``).
+            scopes: The bot scopes granted (``scope`` in the answer).
+            redirect_uri: The authorization's ``redirect_uri``: the exchange must repeat it.
+        """
+        known = self._server.workspaces.get(team_id)
+        return self._server.oauth.approve(
+            team_id,
+            team_name=known.team_name if known else team_name or team_id,
+            user_id=user_id,
+            bot_user_id=known.bot_user_id if known else bot_user_id or f"U{team_id[1:]}BOT",
+            scopes=scopes,
+            redirect_uri=redirect_uri,
+        )
+
+    def install(
+        self,
+        team_id: str,
+        *,
+        user_id: str = "U0INSTALLER",
+        team_name: str | None = None,
+        bot_user_id: str | None = None,
+    ) -> str:
+        """Install the app in ``team_id`` without the OAuth dance: the team's bot token.
+
+        The same as :meth:`approve_install` then ``oauth.v2.access``, for tests about
+        several workspaces rather than about installing.
+        """
+        code = self.approve_install(
+            team_id, user_id=user_id, team_name=team_name, bot_user_id=bot_user_id
+        )
+        credentials = (self.client_id, self.client_secret)
+        return self._server.install(self._server.oauth.redeem({"code": code}, credentials))[1]
+
+    def workspace_of(self, team_id: str) -> Workspace:
+        """The workspace of a team: the simulator's own, or one the app was installed in.
+
+        Raises:
+            LookupError: The app is not installed there.
+        """
+        ws = self._server.workspaces.get(team_id)
+        if ws is None:
+            raise LookupError(f"the app is not installed in {team_id}: see approve_install()")
+        return ws
+
+    def token_of(self, team_id: str) -> str:
+        """The bot token the app holds for a team. Raises ``LookupError`` when not installed."""
+        token = self._server.token_of(self.workspace_of(team_id))
+        assert token is not None  # every workspace is made with its token
+        return token
 
     # --- what happened -----------------------------------------------------------
 

@@ -19,6 +19,7 @@ Rules worth knowing (they are Slack's, as the bot sees them with a bot token):
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import re
 import time
@@ -145,6 +146,7 @@ class Workspace:
         bot_user_id: The bot's user id (the token's owner).
         team_name: Shown by ``auth.test``.
         domain: Subdomain of permalinks (``https://<domain>.slack.com/…``).
+        app_id: The app's id (default ``A`` + the team id without its ``T``).
         clock: Seconds since the epoch; timestamps never go backwards even if it does.
     """
 
@@ -155,12 +157,13 @@ class Workspace:
         bot_user_id: str = "U0BOT",
         team_name: str = "Simulator",
         domain: str = "simulator",
+        app_id: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = "B" + bot_user_id[1:]
-        self.app_id = "A" + team_id[1:]
+        self.app_id = app_id or "A" + team_id[1:]
         self.team_name = team_name
         self.domain = domain
         self.users: dict[str, User] = {}
@@ -174,6 +177,11 @@ class Workspace:
         self.add_user(bot_user_id, "feedbackbot", real_name="Feedback Bot", is_bot=True)
 
     # --- time ------------------------------------------------------------------
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The workspace's clock (seconds since the epoch), shared by what lives beside it."""
+        return self._clock
 
     def now(self) -> int:
         """The clock in whole seconds."""
@@ -409,6 +417,18 @@ class Workspace:
         message.edited = self.new_ts()
         return message
 
+    def delete(self, channel_id: str, ts: str) -> None:
+        """Remove a message (a parent takes its replies with it). Raises ``message_not_found``."""
+        message = self.message(channel_id, ts)
+        channel = self.channels[channel_id]
+        if message.thread_ts is not None:
+            channel.messages[message.thread_ts].replies.remove(ts)
+        else:
+            channel.timeline.remove(ts)
+            for reply in message.replies:
+                del channel.messages[reply]
+        del channel.messages[ts]
+
     def react(self, channel_id: str, ts: str, user_id: str, name: str) -> None:
         """Add ``user_id``'s reaction ``name`` (no colons) to a message.
 
@@ -433,14 +453,31 @@ class Workspace:
         *,
         blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
+        check_member: bool = True,
     ) -> Ephemeral:
-        """Record a message only ``user_id`` sees. Raises ``user_not_in_channel``."""
+        """Record a message only ``user_id`` sees.
+
+        Args:
+            check_member: Refuse a user outside the channel (``user_not_in_channel``), as
+                ``chat.postEphemeral`` does; a ``response_url`` answers whoever acted.
+        """
         channel = self.channel(channel_id)
-        if user_id not in channel.members:
+        if check_member and user_id not in channel.members:
             raise SlackError("user_not_in_channel")
         ephemeral = Ephemeral(channel.id, user_id, self.new_ts(), text, blocks, thread_ts)
         self.ephemerals.append(ephemeral)
         return ephemeral
+
+    def replace_ephemeral(
+        self, ts: str, *, text: str, blocks: list[dict[str, Any]] | None
+    ) -> Ephemeral | None:
+        """Replace an ephemeral's content by its ``ts``; ``None`` when there is none."""
+        for index, ephemeral in enumerate(self.ephemerals):
+            if ephemeral.ts == ts:
+                replaced = dataclasses.replace(ephemeral, text=text, blocks=blocks)
+                self.ephemerals[index] = replaced
+                return replaced
+        return None
 
     # --- views ---------------------------------------------------------------------
 

@@ -99,11 +99,15 @@ async def test_with_schedule_a_missed_report_tick_runs_once_at_start_up(sqlite_u
         async with Engine(sqlite_url) as engine, asyncio.timeout(60):
             while True:
                 runs = await engine.list_runs()
-                if len(runs) == 2 and all(r.status == RunStatus.COMPLETED for r in runs):
+                if len(runs) == 3 and all(r.status == RunStatus.COMPLETED for r in runs):
                     break
                 await asyncio.sleep(0.1)
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.communicate(), 60)
 
-    assert sorted(r.workflow for r in runs) == ["area-insights", "weekly-digest"]
+    assert sorted(r.workflow for r in runs) == [
+        "area-insights",
+        "notification-batch",
+        "weekly-digest",
+    ]
     assert all(r.run_id.startswith(f"{r.workflow}:") for r in runs)

@@ -177,7 +177,7 @@ async def test_a_question_posted_before_a_crash_is_asked_once(stage: Stage) -> N
     [question] = stage.sim.dms(SAM)
     [new] = button_values(question["blocks"], messages.APPROVAL_NEW)
     answer = await answer_approval(
-        stage.engine, stage.deps.db, approval_id=new["approval"], slack_user=SAM, choice="new"
+        stage.engine, approval_id=new["approval"], slack_user=SAM, choice="new"
     )
     result = await stage.engine.handle(run_id).result(timeout=60)
 

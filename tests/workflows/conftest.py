@@ -1,4 +1,4 @@
-"""Fixtures for the product's workflows: the local embedder, and the running product."""
+"""Fixtures for the product's workflows: the running product."""
 
 from __future__ import annotations
 
@@ -6,14 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from agents import Embedder, get_embedder
+from agents import Embedder
 from tests.workflows.harness import Product, running_product
-
-
-@pytest.fixture(scope="session")
-def local_embedder() -> Embedder:
-    """The offline MiniLM model (the product's default), loaded once."""
-    return get_embedder("local")
 
 
 @pytest.fixture

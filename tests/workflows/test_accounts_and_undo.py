@@ -36,7 +36,6 @@ async def test_the_account_picker_sets_the_customer(product: Product) -> None:
 
     answer = await answer_account(
         product.engine,
-        product.deps.db,
         approval_id=unknown["approval"],
         slack_user=SAM,
         account_id=product.accounts["Globex"],
@@ -101,9 +100,7 @@ async def test_undo_unlinks_records_it_and_asks_again(product: Product) -> None:
     assert product.backlog["pdf"] not in offered
     # the second answer files it for good
     [new] = button_values(question["blocks"], messages.APPROVAL_NEW)
-    await answer_approval(
-        product.engine, product.deps.db, approval_id=new["approval"], slack_user=SAM, choice="new"
-    )
+    await answer_approval(product.engine, approval_id=new["approval"], slack_user=SAM, choice="new")
     result = await product.engine.handle(f"process:{value['feedback']}:1").result(timeout=30)
     assert result["outcome"] == "new"
     runs = await product.engine.list_runs(workflow="undo-link")

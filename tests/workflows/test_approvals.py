@@ -29,7 +29,6 @@ async def test_choosing_a_candidate_links_it_and_updates_the_question(product: P
 
     answer = await answer_approval(
         product.engine,
-        product.deps.db,
         approval_id=first["approval"],
         slack_user=SAM,
         choice="link",
@@ -52,13 +51,10 @@ async def test_a_second_click_learns_who_decided(product: Product) -> None:
     _, run_id, blocks = await product.unsure_question()
     [first, *_] = button_values(blocks, messages.APPROVAL_LINK)
     [new] = button_values(blocks, messages.APPROVAL_NEW)
-    await answer_approval(
-        product.engine, product.deps.db, approval_id=new["approval"], slack_user=SAM, choice="new"
-    )
+    await answer_approval(product.engine, approval_id=new["approval"], slack_user=SAM, choice="new")
 
     again = await answer_approval(
         product.engine,
-        product.deps.db,
         approval_id=first["approval"],
         slack_user=SAM,
         choice="link",
@@ -75,7 +71,7 @@ async def test_only_the_submitter_or_the_product_team_may_answer(product: Produc
     [new] = button_values(blocks, messages.APPROVAL_NEW)
 
     denied = await answer_approval(
-        product.engine, product.deps.db, approval_id=new["approval"], slack_user=JO, choice="new"
+        product.engine, approval_id=new["approval"], slack_user=JO, choice="new"
     )
 
     assert denied.status == "forbidden"
@@ -88,7 +84,6 @@ async def test_a_forged_candidate_is_refused(product: Product) -> None:
 
     forged = await answer_approval(
         product.engine,
-        product.deps.db,
         approval_id=new["approval"],
         slack_user=SAM,
         choice="link",
@@ -102,9 +97,7 @@ async def test_new_request_drafts_one_and_files_the_feedback_there(product: Prod
     item_id, run_id, blocks = await product.unsure_question()
     [new] = button_values(blocks, messages.APPROVAL_NEW)
 
-    await answer_approval(
-        product.engine, product.deps.db, approval_id=new["approval"], slack_user=SAM, choice="new"
-    )
+    await answer_approval(product.engine, approval_id=new["approval"], slack_user=SAM, choice="new")
     result = await product.engine.handle(run_id).result(timeout=30)
     await product.settle()
 
@@ -124,7 +117,6 @@ async def test_not_feedback_discards_it_with_an_audit_record(product: Product) -
 
     await answer_approval(
         product.engine,
-        product.deps.db,
         approval_id=nope["approval"],
         slack_user=SAM,
         choice="not_feedback",

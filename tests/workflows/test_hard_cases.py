@@ -354,7 +354,6 @@ async def test_a_late_account_answer_is_told_the_truth(quick_product: Product) -
 
     late = await answer_account(
         product.engine,
-        product.deps.db,
         approval_id=unknown["approval"],
         slack_user=SAM,
         account_id=product.accounts["Globex"],
@@ -375,7 +374,6 @@ async def test_choosing_unknown_in_the_picker_is_not_reported_as_no_answer(
 
     await answer_account(
         product.engine,
-        product.deps.db,
         approval_id=unknown["approval"],
         slack_user=SAM,
         account_id=None,
@@ -465,7 +463,7 @@ async def test_a_click_while_the_worker_was_down_at_the_reminder_is_acted_on(
         await asyncio.sleep(1.5)  # the worker is down when the reminder falls due
 
         answer = await answer_approval(
-            stage.engine, stage.deps.db, approval_id=new["approval"], slack_user=SAM, choice="new"
+            stage.engine, approval_id=new["approval"], slack_user=SAM, choice="new"
         )
         assert (answer.status, answer.text) == ("decided", "Thanks, done.")
         async with stage.worker():  # back up
@@ -498,7 +496,6 @@ async def test_changing_approval_timeout_keeps_waiting_questions_working(
         async with stage.worker(changed):
             await answer_approval(
                 stage.engine,
-                stage.deps.db,
                 approval_id=new["approval"],
                 slack_user=SAM,
                 choice="new",
@@ -550,7 +547,6 @@ async def test_a_click_after_a_database_restart_is_answered(pg_product: Product)
     try:
         answer = await answer_approval(
             product.engine,
-            product.deps.db,
             approval_id=new["approval"],
             slack_user=SAM,
             choice="new",

@@ -121,13 +121,28 @@ def test_demand_and_money_read_naturally() -> None:
     ]
 
 
-def test_the_account_picker_offers_at_most_one_hundred_accounts_and_unknown() -> None:
-    picker = EVERY_MESSAGE["account_picker"]
+def test_the_account_picker_searches_when_there_are_more_than_one_hundred_accounts() -> None:
+    picker = EVERY_MESSAGE["account_picker"]  # 150 accounts
     [actions] = [b for b in picker.blocks if b["type"] == "actions"]
     select, unknown = actions["elements"]
 
-    assert len(select["options"]) == 100
+    assert select["type"] == "external_select"
+    assert select["action_id"] == messages.ACCOUNT_PICK
     assert unknown["action_id"] == messages.ACCOUNT_UNKNOWN
+
+
+def test_the_account_picker_lists_up_to_one_hundred_accounts() -> None:
+    picker = messages.account_picker(
+        approval_id="a1",
+        channel_id=None,
+        quote="q",
+        accounts=[(f"acc-{n}", f"Account {n}") for n in range(100)],
+    )
+    [actions] = [b for b in picker.blocks if b["type"] == "actions"]
+    select, _ = actions["elements"]
+
+    assert select["type"] == "static_select"
+    assert len(select["options"]) == 100
 
 
 def test_long_quotes_are_clipped() -> None:

@@ -7,7 +7,7 @@ days for a hook, holding no memory while it waits. See ``Engine`` to run them.
 
 from ._api import Hook, create_hook, now, sleep, start_child, uuid
 from ._definitions import Registry, step, workflow
-from ._engine import Engine
+from ._engine import Engine, Transaction
 from ._errors import (
     BranchError,
     DatabaseUnavailable,
@@ -66,6 +66,7 @@ __all__ = [
     "StepRecord",
     "StepRetriesExhausted",
     "StoredError",
+    "Transaction",
     "Worker",
     "WorkflowNotRegistered",
     "WorkflowTimedOut",

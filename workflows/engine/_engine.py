@@ -13,7 +13,7 @@ import json
 import logging
 import uuid as _uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,6 +37,9 @@ from ._worker import EngineServices, Runner, Worker
 log = logging.getLogger(__name__)
 
 __all__ = ["Engine", "EngineOptions"]
+
+
+_T = TypeVar("_T")
 
 
 class Engine:
@@ -218,6 +221,34 @@ class Engine:
         self._wake(run_id)
         return run_id
 
+    async def transaction(self, work: Callable[[Transaction], Awaitable[_T]]) -> _T:
+        """Run your own statements and hook deliveries in one write transaction.
+
+        For tables that live in the engine's database: a decision recorded in your
+        table and the delivery that wakes the waiting run commit together, or not at
+        all. Runs are woken after the commit. ``work`` may run again after a lost
+        commit acknowledgement, so it must be safe to repeat (a compare-and-set is).
+
+        Example::
+
+            async def decide(tx: Transaction) -> bool:
+                won = await approvals.decide(tx.conn, approval_id, choice)
+                if won:
+                    await tx.resume_hook(token, {"choice": choice}, idempotency_key=approval_id)
+                return won
+
+            won = await engine.transaction(decide)
+        """
+
+        async def attempt(conn: AsyncConnection) -> tuple[_T, list[str]]:
+            tx = Transaction(conn, self._clock.time())
+            return await work(tx), tx.woken
+
+        result, woken = await self._db.run_write(attempt)
+        for run_id in woken:
+            self._wake(run_id)
+        return result
+
     async def cancel(self, run_id: str) -> RunStatus:
         """Cancel a run: its next step never starts, and ``result()`` raises ``RunCancelled``.
 
@@ -382,6 +413,37 @@ class Engine:
                     runner.cancel(run_id)
             else:
                 self._wake(run_id)
+
+
+class Transaction:
+    """One of the engine's write transactions, lent to :meth:`Engine.transaction`.
+
+    Attributes:
+        conn: The connection, inside the transaction: use it for your own tables.
+    """
+
+    def __init__(self, conn: AsyncConnection, now: float) -> None:
+        self.conn = conn
+        self._now = now
+        self.woken: list[str] = []
+
+    async def resume_hook(
+        self, token: str, payload: Any = None, *, idempotency_key: str | None = None
+    ) -> str:
+        """Like :meth:`Engine.resume_hook`, committed with the rest of the transaction.
+
+        Raises:
+            HookNotFound: No live run holds the token (nothing was written: catch it
+                and the transaction goes on).
+        """
+        data = dumps(payload, f"payload for hook {token!r}")
+        run_id = await run_queries.deliver(
+            self.conn, token, data, self._now, _delivery_key(token, idempotency_key)
+        )
+        if run_id is None:
+            raise HookNotFound(token)
+        self.woken.append(run_id)
+        return run_id
 
 
 def _delivery_key(token: str, idempotency_key: str | None) -> str:

@@ -11,6 +11,8 @@ def test_all_lists_every_public_name_once() -> None:
         "errors",
         "journal",
         "methods",
+        "oauth",
+        "respond",
         "seed",
         "server",
         "shapes",

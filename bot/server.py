@@ -1,0 +1,191 @@
+"""The HTTP side: FastAPI with Slack's one Request URL, health and readiness.
+
+::
+
+    POST /slack/events   events, interactivity, shortcuts and commands (Bolt routes them)
+    GET  /healthz        the process is up
+    GET  /readyz         the database answers and the matching model is loaded
+
+The lifespan opens everything once: the database, the workflows' collaborators, the
+engine with an in-process worker, the schedules, the Bolt app. A request is checked
+by :mod:`bot.guard` on its exact bytes before Bolt sees it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+# importing them registers the product's workflows with the engine
+import workflows.batches
+import workflows.intake
+import workflows.reports
+import workflows.upkeep  # noqa: F401
+from agents import Embedder
+from bot import guard
+from bot.app import build_app, listener_client
+from bot.context import Bot
+from feedback.errors import ConfigurationError
+from feedback.migrate import ensure_current
+from feedback.settings import Settings
+from workflows.deps import open_deps, use_deps
+from workflows.engine import Engine
+from workflows.schedule import Schedules
+
+__all__ = ["Running", "create_server", "running"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Running:
+    """The bot while it runs: its collaborators and its Bolt app."""
+
+    bot: Bot
+    app: AsyncApp
+
+
+def require(settings: Settings, *, socket: bool = False) -> None:
+    """Stop start-up with one line naming the first missing setting."""
+    missing = [
+        ("SLACK_BOT_TOKEN", settings.slack_bot_token.get_secret_value(), "xoxb-..."),
+        (
+            "SLACK_SIGNING_SECRET",
+            "socket" if socket else settings.slack_signing_secret.get_secret_value(),
+            "Basic Information > App Credentials",
+        ),
+        (
+            "SLACK_APP_TOKEN",
+            settings.slack_app_token.get_secret_value() if socket else "-",
+            "xapp-...",
+        ),
+    ]
+    for name, value, hint in missing:
+        if not value:
+            raise ConfigurationError(f"{name}: not set (the app's {hint}); see .env.example")
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    worker: bool = True,
+    concurrency: int = 32,
+    schedule: bool = True,
+    socket: bool = False,
+    engine_options: Mapping[str, Any] | None = None,
+) -> AsyncIterator[Running]:
+    """Open the bot: collaborators, engine (and worker and schedules), the Bolt app."""
+    require(settings, socket=socket)
+    await ensure_current(settings.database_url)
+    async with (
+        open_deps(settings, embedder=embedder) as deps,
+        Engine(settings.database_url, **(engine_options or {})) as engine,
+        aiohttp.ClientSession() as session,
+    ):
+        with use_deps(deps):
+            async with contextlib.AsyncExitStack() as stack:
+                if worker:
+                    await stack.enter_async_context(engine.worker(concurrency=concurrency))
+                if schedule:
+                    await stack.enter_async_context(Schedules.from_settings(settings, engine))
+                bot = Bot(engine=engine, deps=deps)
+                client = listener_client(
+                    settings.slack_bot_token.get_secret_value(), settings.slack_api_url, session
+                )
+                yield Running(bot=bot, app=build_app(bot, client))
+
+
+def create_server(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    worker: bool = True,
+    concurrency: int = 32,
+    schedule: bool = True,
+    engine_options: Mapping[str, Any] | None = None,
+) -> FastAPI:
+    """The ASGI app ``feedback-bot serve`` runs under uvicorn (tests drive it in process)."""
+    live = _Live()
+    secret = settings.slack_signing_secret.get_secret_value()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with running(
+            settings,
+            embedder=embedder,
+            worker=worker,
+            concurrency=concurrency,
+            schedule=schedule,
+            engine_options=engine_options,
+        ) as bot:
+            live.running, live.handler = bot, AsyncSlackRequestHandler(bot.app)
+            server.state.running = bot  # for whoever embeds the server (tests, the demo)
+            logger.info("serving Slack requests")
+            try:
+                yield
+            finally:
+                live.running = live.handler = server.state.running = None
+
+    server = FastAPI(title="Feedback Bot", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @server.post("/slack/events")
+    async def slack_events(request: Request) -> Response:
+        body = await request.body()
+        verdict = guard.check(body, request.headers, signing_secret=secret, now=time.time())
+        if verdict is not None:
+            logger.warning("refused a Slack request: %s", verdict.reason)
+            return JSONResponse({"error": verdict.reason}, status_code=verdict.status)
+        if live.handler is None:
+            return JSONResponse({"error": "starting"}, status_code=503)
+        if _kind(body, request.headers.get("content-type", "")) == "app_rate_limited":
+            logger.warning("Slack is rate-limiting this app's events for a minute")
+            return Response(status_code=200)
+        return await live.handler.handle(request)
+
+    @server.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @server.get("/readyz")
+    async def readyz() -> Response:
+        if live.running is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            async with live.running.bot.db.read() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError):
+            logger.warning("not ready: the database does not answer", exc_info=True)
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return server
+
+
+@dataclass
+class _Live:
+    running: Running | None = None
+    handler: AsyncSlackRequestHandler | None = None
+
+
+def _kind(body: bytes, content_type: str) -> str | None:
+    """An Events API body's ``type`` (the guard has checked it is a JSON object)."""
+    if not content_type.startswith("application/json"):
+        return None
+    kind = json.loads(body).get("type")
+    return kind if isinstance(kind, str) else None
