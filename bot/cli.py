@@ -421,8 +421,13 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _add_database_url(parser)
 
     async def run(args: argparse.Namespace) -> int:
+        import logging
+
         from bot.serve import serve
 
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
         return await serve(
             _domain_settings(args),
             host=args.host,

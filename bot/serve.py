@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Iterator
 
 import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -52,8 +53,35 @@ async def serve(
         lifespan="on",
         timeout_graceful_shutdown=20,
     )
-    await uvicorn.Server(config).serve()
+    await _Server(config).serve()
     return 0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopping gracefully on SIGTERM/SIGINT and then exiting 0.
+
+    (Stock uvicorn re-raises the signal after its graceful shutdown, so the process
+    would end "killed by SIGTERM" although nothing was lost.)
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signum, self._stop, signum)
+        try:
+            yield
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError):
+                    loop.remove_signal_handler(signum)
+
+    def _stop(self, signum: int) -> None:
+        if self.should_exit and signum == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl-C: don't wait for requests in flight
+        self.should_exit = True
+        logger.info("stopping: finishing requests in flight")
 
 
 async def _socket_mode(settings: Settings, *, concurrency: int, schedule: bool) -> int:

@@ -27,7 +27,7 @@ from feedback.settings import Settings
 from tests.bot.slack_requests import SIGNING_SECRET, SlackRequest
 from tests.workflows.harness import TEAM, Product, seed_domain, seed_slack
 
-__all__ = ["App", "app_settings", "running_app", "serving"]
+__all__ = ["App", "app_settings", "build_server", "running_app", "serving"]
 
 
 @dataclass
@@ -79,10 +79,11 @@ async def serving(server: FastAPI) -> AsyncIterator[tuple[Running, httpx.AsyncCl
             yield running, http
 
 
-def build_server(settings: Settings, embedder: Embedder) -> FastAPI:
+def build_server(settings: Settings, embedder: Embedder, *, worker: bool = True) -> FastAPI:
     return create_server(
         settings,
         embedder=embedder,
+        worker=worker,
         schedule=False,
         concurrency=8,
         engine_options={"idle_window": 0.2, "poll_interval": 0.2},
