@@ -95,4 +95,4 @@ async def test_it_serves_slack_over_http_and_stops_on_sigterm(sqlite_url: str) -
 
     assert process.returncode == 0
     assert sim.reactions(ACME_CHANNEL, ts)["eyes"] == ["U0BOT"]
-    assert ["Which customer is this feedback from?"] == [m["text"] for m in sim.dms(SAM)]
+    assert [m["text"] for m in sim.dms(SAM)] == ["Which customer is this feedback from?"]
