@@ -322,7 +322,7 @@ async def publish_home(
         data = await load_home(conn, slack_user, emoji=emoji)
     view = home_view(dataclasses.replace(data, notice=notice))
     with map_slack_errors("views.publish"):
-        await slack.client.views_publish(user_id=slack_user, view=view)
+        await (await slack.api(slack_user)).views_publish(user_id=slack_user, view=view)
 
 
 async def set_setting(db: Database, slack_user: str, kind: str, value: str) -> NotificationSettings:

@@ -39,6 +39,7 @@ from agents import Embedder
 from bot import guard
 from bot.app import build_app, listener_client
 from bot.context import Bot
+from bot.installs import InstalledWorkspaces
 from feedback.errors import ConfigurationError
 from feedback.migrate import ensure_current
 from feedback.settings import Settings
@@ -61,8 +62,14 @@ class Running:
 
 def require(settings: Settings, *, socket: bool = False) -> None:
     """Stop start-up with one line naming the first missing setting."""
+    token = settings.slack_bot_token.get_secret_value()
+    if settings.slack_client_id and not settings.slack_client_secret.get_secret_value():
+        raise ConfigurationError(
+            "SLACK_CLIENT_SECRET: not set, but SLACK_CLIENT_ID is (multi-workspace mode "
+            "needs both, from Basic Information > App Credentials)"
+        )
     missing = [
-        ("SLACK_BOT_TOKEN", settings.slack_bot_token.get_secret_value(), "xoxb-..."),
+        ("SLACK_BOT_TOKEN", "oauth" if settings.multi_workspace else token, "xoxb-..."),
         (
             "SLACK_SIGNING_SECRET",
             "socket" if socket else settings.slack_signing_secret.get_secret_value(),
@@ -98,17 +105,21 @@ async def running(
         Engine(settings.database_url, **(engine_options or {})) as engine,
         aiohttp.ClientSession() as session,
     ):
+        workspaces = None
+        if settings.multi_workspace:  # before any run: every Slack call finds its token
+            workspaces = InstalledWorkspaces(deps.db, settings.slack_client_id)
+            deps.slack.workspaces = workspaces
+        bot = Bot(engine=engine, deps=deps)
+        token = settings.slack_bot_token.get_secret_value() or None
+        client = listener_client(None if workspaces else token, settings.slack_api_url, session)
+        app = build_app(bot, client, workspaces=workspaces)
         with use_deps(deps):
             async with contextlib.AsyncExitStack() as stack:
                 if worker:
                     await stack.enter_async_context(engine.worker(concurrency=concurrency))
                 if schedule:
                     await stack.enter_async_context(Schedules.from_settings(settings, engine))
-                bot = Bot(engine=engine, deps=deps)
-                client = listener_client(
-                    settings.slack_bot_token.get_secret_value(), settings.slack_api_url, session
-                )
-                yield Running(bot=bot, app=build_app(bot, client))
+                yield Running(bot=bot, app=app)
 
 
 def create_server(
@@ -156,6 +167,14 @@ def create_server(
         if _kind(body, request.headers.get("content-type", "")) == "app_rate_limited":
             logger.warning("Slack is rate-limiting this app's events for a minute")
             return Response(status_code=200)
+        return await live.handler.handle(request)
+
+    @server.get("/slack/install")
+    @server.get("/slack/oauth_redirect")
+    async def slack_install(request: Request) -> Response:
+        """Slack's install flow (multi-workspace mode; 404 with a single bot token)."""
+        if live.handler is None:
+            return JSONResponse({"error": "starting"}, status_code=503)
         return await live.handler.handle(request)
 
     @server.get("/healthz")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -54,6 +56,10 @@ __all__ = [
     "request_followers",
     "requests",
     "sent_messages",
+    "slack_bots",
+    "slack_installations",
+    "slack_oauth_states",
+    "slack_workspaces",
     "users",
 ]
 
@@ -364,4 +370,27 @@ Index(
     "ix_queued_notifications_user_sent",
     queued_notifications.c.user_id,
     queued_notifications.c.sent_at,
+)
+
+
+# --- Slack installations (multi-workspace mode: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) ---
+# slack_sdk's own SQLAlchemy stores keep installations and OAuth states; their tables are
+# declared here so that the migrations create them like any other.
+
+slack_installations = AsyncSQLAlchemyInstallationStore.build_installations_table(
+    metadata, "slack_installations"
+)
+slack_bots = AsyncSQLAlchemyInstallationStore.build_bots_table(metadata, "slack_bots")
+slack_oauth_states = AsyncSQLAlchemyOAuthStateStore.build_oauth_states_table(
+    metadata, "slack_oauth_states"
+)
+
+slack_workspaces = Table(
+    "slack_workspaces",
+    metadata,
+    # a channel, DM or user id the bot has seen, and the workspace it belongs to: which
+    # installation's token reaches it
+    Column("slack_id", String(32), primary_key=True),
+    Column("team_id", String(32), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )

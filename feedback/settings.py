@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         slack_bot_token: The bot token (``xoxb-...``).
         slack_signing_secret: Verifies requests from Slack.
         slack_app_token: The app-level token (``xapp-...``) for Socket Mode in development.
+        slack_client_id: With ``slack_client_secret``: multi-workspace mode, where
+            workspaces install the app through ``/slack/install`` (no bot token is set).
+        slack_client_secret: The app's client secret (multi-workspace mode).
         slack_api_url: The Web API root; the Slack simulator's in tests and the demo.
         feedback_emoji: The reaction that files a message; several may be given,
             separated by commas (see :attr:`feedback_emojis`).
@@ -72,6 +75,8 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr = SecretStr("")
     slack_signing_secret: SecretStr = SecretStr("")
     slack_app_token: SecretStr = SecretStr("")
+    slack_client_id: str = ""
+    slack_client_secret: SecretStr = SecretStr("")
     slack_api_url: str = "https://slack.com/api/"
     feedback_emoji: str = "gtm-feedback"
     filing_emoji: str = "eyes"
@@ -155,6 +160,11 @@ class Settings(BaseSettings):
         if not all(names):
             raise ValueError("give emoji names separated by commas, e.g. gtm-feedback,feedback")
         return ",".join(names)
+
+    @property
+    def multi_workspace(self) -> bool:
+        """Whether workspaces install the app through OAuth (else one bot token)."""
+        return bool(self.slack_client_id and self.slack_client_secret.get_secret_value())
 
     @property
     def feedback_emojis(self) -> frozenset[str]:

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -62,6 +63,21 @@ class Deps:
     def embedder(self) -> Embedder:
         """The matcher's embedder."""
         return self.matcher.embedder
+
+    async def is_our_team(self, team_id: str | None) -> bool:
+        """Whether people of ``team_id`` are colleagues (else customers, e.g. in Slack
+        Connect channels): the bot's workspace, or any that installed the app."""
+        if team_id is None:
+            return True
+        if self.slack.workspaces is not None:
+            return team_id in await self.slack.workspaces.teams()
+        return self.team_id is None or team_id == self.team_id
+
+    async def is_bot_user(self, user_id: str | None) -> bool:
+        """Whether ``user_id`` is the bot itself (in any installed workspace)."""
+        if self.slack.workspaces is not None:
+            return user_id in await self.slack.workspaces.bot_users()
+        return user_id is not None and user_id == self.bot_user_id
 
 
 @dataclass
@@ -134,8 +150,10 @@ async def open_deps(
         slack = Slack.connect(
             settings.slack_bot_token.get_secret_value(), settings.slack_api_url, session=session
         )
-        with map_slack_errors("auth.test"):
-            me = await slack.client.auth_test()
+        me: dict[str, Any] = {}
+        if slack.client.token:  # single-workspace mode: whose token is it?
+            with map_slack_errors("auth.test"):
+                me = dict((await slack.client.auth_test()).data)  # type: ignore[arg-type]
         deps = Deps(
             db=db,
             slack=slack,

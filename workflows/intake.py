@@ -222,7 +222,7 @@ async def resolve_user(slack_id: str) -> dict[str, Any]:
 async def _ensure_user(
     deps: Deps, conn: AsyncConnection, slack_id: str, person: SlackUser | None
 ) -> users.User:
-    external = bool(person and deps.team_id and person.team_id not in (None, deps.team_id))
+    external = person is not None and not await deps.is_our_team(person.team_id)
     return await users.ensure(
         conn,
         user_id=f"u-{slack_id}",
@@ -310,10 +310,15 @@ async def _roles(
     out = []
     for message in thread:
         person = await deps.slack.user(message.user) if message.user else None
-        if message.bot or message.user in (None, deps.bot_user_id) or (person and person.is_bot):
+        if (
+            message.bot
+            or message.user is None
+            or await deps.is_bot_user(message.user)
+            or (person and person.is_bot)
+        ):
             role = "bot"
         elif message.user == target.user or (
-            person is not None and deps.team_id and person.team_id not in (None, deps.team_id)
+            person is not None and not await deps.is_our_team(person.team_id)
         ):
             role = "customer"
         else:

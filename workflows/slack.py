@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -31,7 +31,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from workflows.engine import FatalError, RetryableError
 
-__all__ = ["HINTS", "Slack", "SlackFatal", "SlackMessage", "SlackUser", "map_slack_errors"]
+__all__ = [
+    "HINTS",
+    "Slack",
+    "SlackFatal",
+    "SlackMessage",
+    "SlackUser",
+    "Workspaces",
+    "map_slack_errors",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +66,8 @@ HINTS: dict[str, str] = {
     "no_text": "the message has no text (a bug: please report it)",
     "msg_too_long": "the message is too long (a bug: please report it)",
     "unknown_method": "the Web API does not know this method: check SLACK_API_URL",
+    "not_installed": "no workspace that installed the app reaches this channel or person: "
+    "install the app there (/slack/install)",
 }
 
 
@@ -150,16 +160,46 @@ class SlackMessage:
         )
 
 
+class Workspaces(Protocol):
+    """Which installation's bot token reaches a channel or a person (multi-workspace mode)."""
+
+    async def token_for(self, slack_id: str) -> str | None:
+        """The bot token that reaches ``slack_id``; ``None`` when no installation is known
+        to (then the wrapper tries the other ids of the call, then :meth:`any_token`)."""
+        ...
+
+    async def any_token(self) -> str | None:
+        """A token to fall back on: the newest installation's; ``None`` when none."""
+        ...
+
+    async def alias(self, new_id: str, known_id: str) -> None:
+        """``new_id`` (say, the DM opened with ``known_id``) is in ``known_id``'s workspace."""
+        ...
+
+    async def teams(self) -> frozenset[str]:
+        """The workspaces that installed the app (their people are colleagues)."""
+        ...
+
+    async def bot_users(self) -> frozenset[str]:
+        """The bot's user id in each of them (its messages are never feedback)."""
+        ...
+
+
 @dataclass
 class Slack:
     """The bot's Web API calls.
 
     Args:
-        client: A configured ``AsyncWebClient`` (see :meth:`connect`).
+        client: A configured ``AsyncWebClient`` (see :meth:`connect`); its token is the
+            bot's in single-workspace mode.
+        workspaces: In multi-workspace mode, finds the token of the installation that
+            reaches each channel or person; every call then uses that token.
     """
 
     client: AsyncWebClient
+    workspaces: Workspaces | None = None
     user_ttl: float = 300.0
+    _clients: dict[str, AsyncWebClient] = field(default_factory=dict, repr=False)
     _dm_channels: dict[str, str] = field(default_factory=dict, repr=False)
     _users: dict[str, tuple[float, SlackUser | None]] = field(default_factory=dict, repr=False)
 
@@ -187,6 +227,31 @@ class Slack:
         )
         return cls(client)
 
+    async def api(self, *ids: str | None) -> AsyncWebClient:
+        """The client whose token reaches the first of ``ids`` an installation knows.
+
+        Raises:
+            SlackFatal: ``not_installed``: no installation at all (multi-workspace mode).
+        """
+        if self.workspaces is None:
+            return self.client
+        token = None
+        for slack_id in ids:
+            if slack_id and (token := await self.workspaces.token_for(slack_id)):
+                break
+        token = token or await self.workspaces.any_token()
+        if token is None:
+            raise SlackFatal("auth", "not_installed")
+        if token not in self._clients:
+            self._clients[token] = AsyncWebClient(
+                token=token,
+                base_url=self.client.base_url,
+                session=self.client.session,
+                timeout=self.client.timeout,
+                retry_handlers=self.client.retry_handlers,
+            )
+        return self._clients[token]
+
     async def user(self, user_id: str) -> SlackUser | None:
         """The person with this id, or ``None`` when Slack does not know them.
 
@@ -205,7 +270,7 @@ class Slack:
     async def _user(self, user_id: str) -> SlackUser | None:
         try:
             with map_slack_errors("users.info"):
-                data = (await self.client.users_info(user=user_id))["user"]
+                data = (await (await self.api(user_id)).users_info(user=user_id))["user"]
         except SlackFatal as exc:
             if exc.error == "user_not_found":
                 return None
@@ -250,7 +315,7 @@ class Slack:
     async def _replies(self, channel: str, ts: str, *, limit: int) -> list[SlackMessage]:
         messages: list[SlackMessage] = []
         with map_slack_errors("conversations.replies"):
-            pages: AsyncIterator[Any] = await self.client.conversations_replies(
+            pages: AsyncIterator[Any] = await (await self.api(channel)).conversations_replies(
                 channel=channel, ts=ts, limit=min(limit, 200)
             )
             async for page in pages:
@@ -265,13 +330,14 @@ class Slack:
     async def add_reaction(self, channel: str, ts: str, name: str) -> None:
         """React to a message (already reacted counts as done)."""
         with map_slack_errors("reactions.add", ignore=("already_reacted",)):
-            await self.client.reactions_add(channel=channel, timestamp=ts, name=name)
+            await (await self.api(channel)).reactions_add(channel=channel, timestamp=ts, name=name)
 
     async def permalink(self, channel: str, ts: str) -> str | None:
         """A link to a message (``None`` when Slack has none for it)."""
         try:
             with map_slack_errors("chat.getPermalink"):
-                answer = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
+                client = await self.api(channel)
+                answer = await client.chat_getPermalink(channel=channel, message_ts=ts)
             return str(answer["permalink"])
         except SlackFatal as exc:
             if exc.error in ("message_not_found", "channel_not_found"):
@@ -282,8 +348,11 @@ class Slack:
         """The bot's DM channel with a person (opened once, then remembered)."""
         if user_id not in self._dm_channels:
             with map_slack_errors("conversations.open"):
-                answer = await self.client.conversations_open(users=user_id)
-            self._dm_channels[user_id] = str(answer["channel"]["id"])
+                answer = await (await self.api(user_id)).conversations_open(users=user_id)
+            dm = str(answer["channel"]["id"])
+            if self.workspaces is not None:
+                await self.workspaces.alias(dm, user_id)
+            self._dm_channels[user_id] = dm
         return self._dm_channels[user_id]
 
     async def post(
@@ -308,7 +377,8 @@ class Slack:
         if key is not None:
             extra["metadata"] = {"event_type": "feedback_bot_post", "event_payload": {"key": key}}
         with map_slack_errors("chat.postMessage"):
-            answer = await self.client.chat_postMessage(
+            client = await self.api(channel)
+            answer = await client.chat_postMessage(
                 channel=channel,
                 text=text,
                 blocks=list(blocks) or None,
@@ -325,12 +395,12 @@ class Slack:
         """The ts of a recent message the bot posted with ``key`` in its metadata."""
         if thread_ts is not None:
             with map_slack_errors("conversations.replies"):
-                answer = await self.client.conversations_replies(
+                answer = await (await self.api(channel)).conversations_replies(
                     channel=channel, ts=thread_ts, limit=limit, include_all_metadata=True
                 )
         else:
             with map_slack_errors("conversations.history"):
-                answer = await self.client.conversations_history(
+                answer = await (await self.api(channel)).conversations_history(
                     channel=channel, limit=limit, include_all_metadata=True
                 )
         messages: list[dict[str, Any]] = answer.get("messages", [])
@@ -345,13 +415,15 @@ class Slack:
     ) -> None:
         """Replace a message the bot posted."""
         with map_slack_errors("chat.update"):
-            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=list(blocks))
+            client = await self.api(channel)
+            await client.chat_update(channel=channel, ts=ts, text=text, blocks=list(blocks))
 
     async def channel_name(self, channel: str) -> str:
         """A channel's name (its id when Slack will not say)."""
         try:
             with map_slack_errors("conversations.info"):
-                info = (await self.client.conversations_info(channel=channel))["channel"]
+                client = await self.api(channel)
+                info = (await client.conversations_info(channel=channel))["channel"]
         except SlackFatal:
             return channel
         return str(info.get("name") or channel)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -22,6 +23,7 @@ from feedback import accounts, areas, users
 from feedback import requests as requests_db
 from feedback.errors import NotFound
 from feedback.schema import SEVERITIES
+from workflows import messages
 from workflows.intake import Submission, ingest_message, message_run_id
 from workflows.requests import create_by_hand
 
@@ -78,7 +80,7 @@ def register(app: AsyncApp, bot: Bot) -> None:
         await bot.engine.start(ingest_message, submission, run_id=message_run_id(submission))
         await ack()
 
-    @app.options("account")
+    @app.options(re.compile(rf"^(account|{re.escape(messages.ACCOUNT_PICK)})$"))
     async def account_options(ack: AsyncAck, payload: dict[str, Any]) -> None:
         async with bot.db.read() as conn:
             found = await accounts.search(conn, payload.get("value", ""), limit=50)

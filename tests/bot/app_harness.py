@@ -59,14 +59,13 @@ class App:
 
 
 def app_settings(db_url: str, sim: SlackSimulator, **overrides: Any) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=db_url,
-        slack_api_url=sim.api_url,
-        slack_bot_token=sim.token,  # type: ignore[arg-type]
-        slack_signing_secret=SIGNING_SECRET,  # type: ignore[arg-type]
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "slack_api_url": sim.api_url,
+        "slack_bot_token": sim.token,
+        "slack_signing_secret": SIGNING_SECRET,
+    }
+    return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
 
 
 @asynccontextmanager
@@ -75,7 +74,7 @@ async def serving(server: FastAPI) -> AsyncIterator[tuple[Running, httpx.AsyncCl
     async with server.router.lifespan_context(server):
         running: Running = server.state.running
         transport = httpx.ASGITransport(app=server)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bot.test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="https://bot.test") as http:
             yield running, http
 
 

@@ -207,6 +207,9 @@ async def test_the_customer_picker_searches_accounts(slack_app: App) -> None:
     response = await slack_app.send(slack.block_suggestion("account", "glo", SAM))
 
     assert [o["value"] for o in response.json()["options"]] == ["acc-globex"]
+    # the DM's picker searches too when there are too many accounts for a menu
+    picked = await slack_app.send(slack.block_suggestion(messages.ACCOUNT_PICK, "acme", SAM))
+    assert [o["value"] for o in picked.json()["options"]] == ["acc-acme"]
     everyone = await slack_app.send(slack.block_suggestion("account", "", SAM))
     assert [o["text"]["text"] for o in everyone.json()["options"]] == ["Acme Corp", "Globex"]
 

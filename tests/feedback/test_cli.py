@@ -42,12 +42,12 @@ def test_db_upgrade_then_imports(
     url = ["--database-url", empty_db_url]
     assert _run(capsys, "db", "upgrade", *url) == (
         0,
-        "created the feedback tables (revision 0002)\n",
+        "created the feedback tables (revision 0003)\n",
         "",
     )
     assert (
         _run(capsys, "db", "upgrade", *url)[1]
-        == "the feedback tables are up to date (revision 0002)\n"
+        == "the feedback tables are up to date (revision 0003)\n"
     )
     assert _run(capsys, "accounts", "import", str(EXAMPLES / "accounts.csv"), *url) == (
         0,

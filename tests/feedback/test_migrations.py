@@ -34,7 +34,7 @@ async def _tables(url: str) -> set[str]:
 async def test_upgrade_creates_every_table(empty_db_url: str) -> None:
     assert await migrate.current(empty_db_url) is None
     await migrate.upgrade(empty_db_url)
-    assert await migrate.current(empty_db_url) == migrate.head() == "0002"
+    assert await migrate.current(empty_db_url) == migrate.head() == "0003"
     assert await _tables(empty_db_url) >= {*metadata.tables, "alembic_version"}
 
 
