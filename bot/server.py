@@ -4,7 +4,7 @@
 
     POST /slack/events   events, interactivity, shortcuts and commands (Bolt routes them)
     GET  /healthz        the process is up
-    GET  /readyz         the database answers and the matching model is loaded
+    GET  /readyz         the database answers (the matching model loads before serving)
 
 The lifespan opens everything once: the database, the workflows' collaborators, the
 engine with an in-process worker, the schedules, the Bolt app. A request is checked
@@ -105,6 +105,8 @@ async def running(
         Engine(settings.database_url, **(engine_options or {})) as engine,
         aiohttp.ClientSession() as session,
     ):
+        if settings.embedder == "local":  # load the model now, not at the first message
+            await deps.embedder.embed(["ready"])
         workspaces = None
         if settings.multi_workspace:  # before any run: every Slack call finds its token
             workspaces = InstalledWorkspaces(deps.db, settings.slack_client_id)
@@ -191,7 +193,7 @@ def create_server(
         except (SQLAlchemyError, OSError):
             logger.warning("not ready: the database does not answer", exc_info=True)
             return JSONResponse({"status": "database unavailable"}, status_code=503)
-        return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "ready", "embedder": settings.embedder})
 
     return server
 
