@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -66,6 +67,27 @@ def test_the_example_environment_file_is_valid() -> None:
     assert settings.approval_reminder == timedelta(days=1)
     assert settings.feedback_emoji == "gtm-feedback"
     assert settings.slack_api_url == "https://slack.com/api/"
+
+
+def test_every_setting_is_documented_in_the_example_environment_file() -> None:
+    documented = (ROOT / ".env.example").read_text()
+    names = set()
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        choices = getattr(alias, "choices", None)
+        names.add(str(choices[0]) if choices else name.upper())
+
+    missing = sorted(n for n in names if not re.search(rf"^#? ?{n}=", documented, re.MULTILINE))
+    assert not missing, f"document these in .env.example: {missing}"
+
+
+def test_several_feedback_emojis(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDBACK_EMOJI", " gtm-feedback, :feedback: ")
+
+    assert load_settings().feedback_emojis == {"gtm-feedback", "feedback"}
+    monkeypatch.setenv("FEEDBACK_EMOJI", "gtm-feedback,,")
+    with pytest.raises(ConfigurationError, match="FEEDBACK_EMOJI"):
+        load_settings()
 
 
 def test_secrets_stay_out_of_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
