@@ -32,6 +32,7 @@ def listener_client(
         token=token,
         base_url=base_url,
         session=session,  # type: ignore[arg-type]  # an aiohttp.ClientSession
+        timeout=2,  # Slack waits three seconds for the whole answer
         retry_handlers=[AsyncConnectionErrorRetryHandler()],
     )
 

@@ -8,6 +8,7 @@ from feedback.database import Database
 from feedback.settings import Settings
 from workflows.deps import Deps
 from workflows.engine import Engine
+from workflows.slack import Slack
 
 __all__ = ["Bot"]
 
@@ -19,10 +20,13 @@ class Bot:
     Attributes:
         engine: Starts workflows and records decisions.
         deps: The workflows' collaborators (database, outbound Slack, matcher, settings).
+        slack: Slack calls made while Slack waits for the answer: they never sleep on a
+            429 (the workflows' client does, in ``deps.slack``).
     """
 
     engine: Engine
     deps: Deps
+    slack: Slack
 
     @property
     def db(self) -> Database:

@@ -46,6 +46,7 @@ from feedback.settings import Settings
 from workflows.deps import open_deps, use_deps
 from workflows.engine import Engine
 from workflows.schedule import Schedules
+from workflows.slack import Slack
 
 __all__ = ["Running", "create_server", "running"]
 
@@ -111,9 +112,9 @@ async def running(
         if settings.multi_workspace:  # before any run: every Slack call finds its token
             workspaces = InstalledWorkspaces(deps.db, settings.slack_client_id)
             deps.slack.workspaces = workspaces
-        bot = Bot(engine=engine, deps=deps)
         token = settings.slack_bot_token.get_secret_value() or None
         client = listener_client(None if workspaces else token, settings.slack_api_url, session)
+        bot = Bot(engine=engine, deps=deps, slack=Slack(client, workspaces=workspaces))
         app = build_app(bot, client, workspaces=workspaces)
         with use_deps(deps):
             async with contextlib.AsyncExitStack() as stack:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from feedback.errors import NotFound
 from feedback.schema import account_channels, accounts
 
-__all__ = ["Account", "by_channel", "by_domain", "by_name", "get", "listing", "search"]
+__all__ = ["Account", "by_channel", "by_domain", "by_name", "exists", "get", "listing", "search"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,11 @@ async def listing(conn: AsyncConnection, *, limit: int = 100) -> list[Account]:
         select(accounts).order_by(accounts.c.arr.desc(), accounts.c.name).limit(limit)
     )
     return [_account(row) for row in rows.mappings()]
+
+
+async def exists(conn: AsyncConnection, account_id: str) -> bool:
+    """Whether an account has this id."""
+    return await _find(conn, accounts.c.id == account_id) is not None
 
 
 async def search(conn: AsyncConnection, text: str, *, limit: int = 20) -> list[Account]:

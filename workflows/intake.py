@@ -108,9 +108,12 @@ def reaction_run_id(reaction: Reaction) -> str:
 
 
 def message_run_id(submission: Submission) -> str:
-    """The run id of a submission: one run per message and submitter, else per key."""
+    """The run id of a submission: one per message, submitter and attempt (a shortcut's
+    form, a mention), else per key. A second attempt on a message already filed only
+    follows it (the message is claimed once); one after the bot was invited files it."""
     if submission.channel and submission.ts:
-        return f"message:{submission.channel}:{submission.ts}:{submission.user}"
+        where = f"{submission.channel}:{submission.ts}:{submission.user}"
+        return f"message:{where}:{submission.key}"
     return f"{submission.source}:{submission.key}"
 
 
@@ -417,6 +420,9 @@ async def save_edited(
     words = next((m["text"] for m in read["thread"] if m["role"] == "customer"), pain["text"])
     target = [m["text"] for m in read["thread"] if m.get("ts") == read["ts"]]
     account_id = pain.get("account_id") or read.get("account_id")
+    async with deps.db.read() as conn:
+        if account_id is not None and not await accounts.exists(conn, account_id):
+            account_id = read.get("account_id")  # deleted since it was picked
     text = " ".join(str(pain["text"]).split())
     new = items.NewItem(
         id=new_id,

@@ -307,7 +307,8 @@ async def ship(engine: Engine, db: Database, *, request: str, slack_user: str) -
             try:
                 found = await requests_db.get(conn, request, with_areas=False)
             except NotFound:
-                return ShipAnswer("unknown", f"No request called `{request}`.")
+                named = messages.escape(request[:100])
+                return ShipAnswer("unknown", f"No request called `{named}`.")
         shipped_before = [
             e
             for e in await audit.history(conn, request_id=found.id)

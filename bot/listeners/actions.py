@@ -56,7 +56,7 @@ def register(app: AsyncApp, bot: Bot) -> None:
         if on_home:
             notice = None if answer.status == "decided" else answer.text
             home = publish_home(
-                bot.db, bot.deps.slack, body["user"]["id"], notice=notice, emoji=bot.emoji
+                bot.db, bot.slack, body["user"]["id"], notice=notice, emoji=bot.emoji
             )
             await show("the Home tab", home)
         elif answer.status != "decided" and body.get("response_url"):
@@ -113,7 +113,7 @@ def register(app: AsyncApp, bot: Bot) -> None:
         await ack()
         ids = button_ids(action.get("value"))
         turn = ids.get("turn", "")
-        if "feedback" not in ids or not turn.isdigit():
+        if "feedback" not in ids or not (turn.isascii() and turn.isdecimal()):
             answer = Answer("invalid", "That button is out of date.")
         else:
             answer = await undo(
@@ -185,7 +185,7 @@ def register(app: AsyncApp, bot: Bot) -> None:
             await set_setting(bot.db, slack_user, kind, value)
         except ValueError as exc:
             notice = str(exc)
-        home = publish_home(bot.db, bot.deps.slack, slack_user, notice=notice, emoji=bot.emoji)
+        home = publish_home(bot.db, bot.slack, slack_user, notice=notice, emoji=bot.emoji)
         await show("the Home tab", home)
 
     @app.action(re.compile(".*"))

@@ -21,6 +21,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.context import Bot
 from bot.modals import SearchHit, help_blocks, search_blocks
+from bot.text import clean
 from workflows.intake import Submission, ingest_message, message_run_id
 from workflows.messages import escape
 from workflows.requests import ship
@@ -44,8 +45,8 @@ class Command:
 
 
 def parse(text: str) -> Command:
-    """Read the command's text (pure)."""
-    words = text.split()
+    """Read the command's text (pure; control characters are dropped)."""
+    words = clean(text).split()
     if not words:
         return Command("help")
     first = words[0].lower()
@@ -62,7 +63,8 @@ def register(app: AsyncApp, bot: Bot) -> None:
 
     @app.command("/feedback")
     async def feedback(ack: AsyncAck, command: dict[str, Any]) -> None:
-        asked = parse(command.get("text", ""))
+        typed = command.get("text")
+        asked = parse(typed if isinstance(typed, str) else "")
         user = command["user_id"]
         if asked.verb == "file":
             submission = Submission(

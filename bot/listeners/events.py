@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.context import Bot
 from bot.home import publish_home
 from bot.listeners._show import show
+from bot.text import field, plain
 from workflows.intake import (
     Reaction,
     Submission,
@@ -31,14 +32,16 @@ __all__ = ["mention_text", "register"]
 
 logger = logging.getLogger(__name__)
 
-MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+MENTION = re.compile(r"<[@!][^<>]*>")  # people, and @here, @channel, user groups
 THREAD_WORDS = 4
 """A mention in a thread with fewer words than this ("file this") files the thread."""
 
 
-def mention_text(text: str) -> str:
-    """The words of a mention without the mentions themselves."""
-    return " ".join(MENTION.sub(" ", text).split())
+def mention_text(text: object) -> str:
+    """The words of a mention without the mentions themselves (as plain text)."""
+    if not isinstance(text, str):
+        return ""
+    return " ".join(plain(MENTION.sub(" ", text)).split())
 
 
 def register(app: AsyncApp, bot: Bot) -> None:
@@ -47,36 +50,38 @@ def register(app: AsyncApp, bot: Bot) -> None:
 
     @app.event("reaction_added")
     async def reaction_added(event: dict[str, Any]) -> None:
-        item = event.get("item") or {}
-        name = str(event.get("reaction", "")).split("::")[0]  # skin tones: "name::skin-tone-2"
-        if name not in emojis or item.get("type") != "message":
+        name = (field(event, "reaction") or "").split("::")[0]  # skin tone: "name::skin-tone-2"
+        channel, ts = field(event, "item", "channel"), field(event, "item", "ts")
+        user, event_ts = field(event, "user"), field(event, "event_ts")
+        if name not in emojis or field(event, "item", "type") != "message":
             return
-        reaction = Reaction(
-            channel=item["channel"], ts=item["ts"], user=event["user"], event_ts=event["event_ts"]
-        )
+        if not (channel and ts and user and event_ts):
+            logger.warning("ignored a reaction_added event without its message or reactor")
+            return
+        reaction = Reaction(channel=channel, ts=ts, user=user, event_ts=event_ts)
         handle = await bot.engine.start(ingest_reaction, reaction, run_id=reaction_run_id(reaction))
         logger.info("reaction received", extra={"run_id": handle.run_id})
 
     @app.event("app_mention")
     async def app_mention(event: dict[str, Any], client: AsyncWebClient) -> None:
-        words = mention_text(event.get("text", ""))
-        channel, thread_ts = event["channel"], event.get("thread_ts")
+        words = mention_text(event.get("text"))
+        channel, user, ts = field(event, "channel"), field(event, "user"), field(event, "ts")
+        thread_ts = field(event, "thread_ts")
+        if not (channel and user and ts):
+            logger.warning("ignored an app_mention event without its channel, author or ts")
+            return
         if thread_ts and len(words.split()) < THREAD_WORDS:
             submission = Submission(
-                source="mention", user=event["user"], key=event["ts"], channel=channel, ts=thread_ts
+                source="mention", user=user, key=ts, channel=channel, ts=thread_ts
             )
         elif words:
             submission = Submission(
-                source="mention",
-                user=event["user"],
-                key=f"{channel}:{event['ts']}",
-                channel=channel,
-                text=words,
+                source="mention", user=user, key=f"{channel}:{ts}", channel=channel, text=words
             )
         else:
             hint = client.chat_postEphemeral(
                 channel=channel,
-                user=event["user"],
+                user=user,
                 text="Mention me with what the customer needs, or in a thread to file it.",
             )
             await show("a hint", hint)
@@ -88,11 +93,10 @@ def register(app: AsyncApp, bot: Bot) -> None:
 
     @app.event("app_home_opened")
     async def app_home_opened(event: dict[str, Any]) -> None:
-        if event.get("tab") != "home":
+        user = field(event, "user")
+        if event.get("tab") != "home" or user is None:
             return
-        await show(
-            "the Home tab", publish_home(bot.db, bot.deps.slack, event["user"], emoji=bot.emoji)
-        )
+        await show("the Home tab", publish_home(bot.db, bot.slack, user, emoji=bot.emoji))
 
     @app.event(re.compile(".*"))
     async def anything_else(event: dict[str, Any]) -> None:

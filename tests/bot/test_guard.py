@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.guard import MAX_AGE, check
+from bot.guard import MAX_AGE, Verdict, check
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 NOW = 1_531_420_618.0
@@ -104,8 +104,60 @@ def test_an_unknown_content_type_gets_400() -> None:
     assert verdict is not None and verdict.status == 400
 
 
+CLICK = {"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "a"}]}
+COMMAND = {"command": "/feedback", "text": "help", "user_id": "U1", "trigger_id": "1.2.3"}
+
+
 def test_interactions_and_commands_pass() -> None:
-    interaction = urlencode({"payload": json.dumps({"type": "block_actions"})}).encode()
-    command = urlencode({"command": "/feedback", "text": "help"}).encode()
+    interaction = urlencode({"payload": json.dumps(CLICK)}).encode()
+    command = urlencode(COMMAND).encode()
     for body in (interaction, command):
         assert check(body, signed(body, kind="form"), signing_secret=SECRET, now=NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (
+            {"type": "block_actions", "user": {"id": "U1"}, "actions": []},
+            "block_actions without actions",
+        ),
+        (CLICK | {"actions": [{"value": "x"}]}, "block_actions without actions.0.action_id"),
+        (CLICK | {"user": "U1"}, "block_actions without user.id"),
+        ({"type": "view_submission", "user": {"id": "U1"}}, "view_submission without view"),
+        ({"type": "shortcut", "user": {"id": "U1"}}, "shortcut without trigger_id"),
+    ],
+)
+def test_interactions_without_what_slack_always_sends_get_400(
+    payload: dict[str, object], reason: str
+) -> None:
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    verdict = check(body, signed(body, kind="form"), signing_secret=SECRET, now=NOW)
+    assert verdict == Verdict(400, reason)
+
+
+@pytest.mark.parametrize(
+    ("envelope", "reason"),
+    [
+        ({"type": "event_callback"}, "event_callback without event"),
+        ({"type": "event_callback", "event": {"user": "U1"}}, "event_callback without event.type"),
+        ({"type": 7}, "payload has no type"),
+    ],
+)
+def test_events_without_what_slack_always_sends_get_400(
+    envelope: dict[str, object], reason: str
+) -> None:
+    body = json.dumps(envelope).encode()
+    assert check(body, signed(body), signing_secret=SECRET, now=NOW) == Verdict(400, reason)
+
+
+def test_a_command_without_a_trigger_gets_400() -> None:
+    body = urlencode(COMMAND | {"trigger_id": ""}).encode()
+    verdict = check(body, signed(body, kind="form"), signing_secret=SECRET, now=NOW)
+    assert verdict == Verdict(400, "command without trigger_id")
+
+
+def test_slacks_ssl_check_passes_unsigned() -> None:
+    body = b"ssl_check=1&token=legacy"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert check(body, headers, signing_secret=SECRET, now=NOW) is None

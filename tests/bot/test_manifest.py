@@ -201,7 +201,8 @@ async def registered(
     async with Database(url) as db, Engine(url) as engine:
         deps = Deps(db=db, slack=Slack(client), matcher=Matcher(FakeEmbedder()), settings=settings)
         workspaces = InstalledWorkspaces(db, "1.2") if multi else None
-        app = build_app(Bot(engine=engine, deps=deps), client, workspaces=workspaces)
+        bot = Bot(engine=engine, deps=deps, slack=Slack(client))
+        app = build_app(bot, client, workspaces=workspaces)
         assert len(seen) == len(app._async_listeners), (
             "a listener was registered in a way this test does not record: "
             "add its AsyncApp decorator to LISTENER_KINDS"
