@@ -76,22 +76,25 @@ async def test_it_serves_slack_over_http_and_stops_on_sigterm(sqlite_url: str) -
             "--port",
             str(port),
         )
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            async with asyncio.timeout(60):
-                while True:
-                    try:
-                        if (await http.get("/readyz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await asyncio.sleep(0.1)
-            body, headers = slack.reaction_added(ACME_CHANNEL, ts, SAM)
-            response = await http.post("/slack/events", content=body, headers=headers)
-            assert response.status_code == 200
-            # no customer is known for the channel: Sam is asked which one it is
-            await sim.wait_for("chat.postMessage", timeout=30)
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.communicate(), 60)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                async with asyncio.timeout(60):
+                    while True:
+                        try:
+                            if (await http.get("/readyz")).status_code == 200:
+                                break
+                        except httpx.TransportError:
+                            pass
+                        await asyncio.sleep(0.1)
+                body, headers = slack.reaction_added(ACME_CHANNEL, ts, SAM)
+                response = await http.post("/slack/events", content=body, headers=headers)
+                assert response.status_code == 200
+                # no customer is known for the channel: Sam is asked which one it is
+                await sim.wait_for("chat.postMessage", timeout=30)
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.communicate(), 60)
 
     assert process.returncode == 0
     assert sim.reactions(ACME_CHANNEL, ts)["eyes"] == ["U0BOT"]
