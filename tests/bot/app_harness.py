@@ -15,14 +15,11 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import update
 
 from agents import Embedder
 from bot.server import Running, create_server
 from bot.simulator import SlackSimulator
-from feedback import users
 from feedback.migrate import upgrade
-from feedback.schema import users as users_table
 from feedback.settings import Settings
 from tests.bot.slack_requests import SIGNING_SECRET, SlackRequest
 from tests.workflows.harness import TEAM, Product, seed_domain, seed_slack
@@ -48,14 +45,7 @@ class App:
         return await self.http.post("/slack/events", content=body, headers=headers)
 
     async def make_product_team(self, slack_id: str) -> str:
-        async with self.product.deps.db.transaction() as conn:
-            user = await users.ensure(
-                conn, user_id=f"u-{slack_id}", slack_id=slack_id, name=slack_id
-            )
-            await conn.execute(
-                update(users_table).where(users_table.c.id == user.id).values(is_product_team=True)
-            )
-        return user.id
+        return await self.product.person(slack_id, product_team=True)
 
 
 def app_settings(db_url: str, sim: SlackSimulator, **overrides: Any) -> Settings:

@@ -15,14 +15,16 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from agents import Embedder
 from bot.simulator import SlackSimulator
 from feedback import items as items_db
 from feedback import requests as requests_db
+from feedback import users
 from feedback.migrate import upgrade
 from feedback.schema import account_channels, accounts, areas, audit_log, feedback_items
+from feedback.schema import users as users_table
 from feedback.settings import Settings
 from workflows.deps import Deps, open_deps, use_deps
 from workflows.engine import Engine, RunHandle, RunNotFound, RunStatus
@@ -75,6 +77,20 @@ class Product:
     sim: SlackSimulator
     backlog: dict[str, str]  # short name -> request id
     accounts: dict[str, str]  # name -> account id
+
+    async def person(self, slack_id: str, *, product_team: bool = False) -> str:
+        """A colleague known to the bot (on the product team if asked); their user id."""
+        async with self.deps.db.transaction() as conn:
+            user = await users.ensure(
+                conn, user_id=f"u-{slack_id}", slack_id=slack_id, name=slack_id
+            )
+            if product_team:
+                await conn.execute(
+                    update(users_table)
+                    .where(users_table.c.id == user.id)
+                    .values(is_product_team=True)
+                )
+        return user.id
 
     async def react(self, channel: str, ts: str, user: str) -> RunHandle:
         reaction = Reaction(channel=channel, ts=ts, user=user)

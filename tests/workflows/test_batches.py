@@ -7,12 +7,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import update
 
 from bot.simulator.blocks import block_problems
-from feedback import notifications, users
+from feedback import notifications
 from feedback.errors import ConfigurationError
-from feedback.schema import users as users_table
 from feedback.settings import load_settings
 from tests.workflows.harness import ACME_CHANNEL, DANA, JO, LINK_TEXT, PRIYA, SAM, Product
 from workflows.batches import batch_run_id, notification_batch
@@ -24,18 +22,8 @@ TICK = datetime(2026, 12, 2, 22, tzinfo=UTC)  # 17:00 in New York, the default T
 FILED = "Filed under Export dashboards to PDF."
 
 
-async def _person(product: Product, slack_id: str, *, product_team: bool = False) -> str:
-    async with product.deps.db.transaction() as conn:
-        user = await users.ensure(conn, user_id=f"u-{slack_id}", slack_id=slack_id, name=slack_id)
-        if product_team:
-            await conn.execute(
-                update(users_table).where(users_table.c.id == user.id).values(is_product_team=True)
-            )
-    return user.id
-
-
 async def _choose(product: Product, slack_id: str, **choices: str) -> None:
-    user_id = await _person(product, slack_id)
+    user_id = await product.person(slack_id)
     async with product.deps.db.transaction() as conn:
         for kind, value in choices.items():
             await notifications.set_setting(conn, user_id, kind, value)
@@ -52,7 +40,7 @@ async def _file(product: Product, reactor: str) -> dict[str, Any]:
 
 
 async def _ship_pdf(product: Product) -> None:
-    await _person(product, PRIYA, product_team=True)
+    await product.person(PRIYA, product_team=True)
     answer = await ship(
         product.engine, product.deps.db, request="export-dashboards-to-pdf", slack_user=PRIYA
     )
@@ -111,7 +99,7 @@ async def test_a_line_after_the_days_dm_waits_for_the_next_day(product: Product)
 
 async def test_off_sends_nothing_and_now_is_unchanged(product: Product) -> None:
     await _choose(product, SAM, links="off", shipped="off")
-    await _person(product, JO)  # never chose: at once
+    await product.person(JO)  # never chose: at once
 
     await _file(product, SAM)
     await _file(product, JO)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from feedback import items as items_db
-from feedback import users
 from feedback.schema import related_requests
-from feedback.schema import users as users_table
 from tests.workflows.harness import (
     ACME_CHANNEL,
     AREA_CHANNEL,
@@ -22,19 +20,9 @@ from tests.workflows.harness import (
 from workflows.requests import ShipAnswer, create_by_hand, ship
 
 
-async def _person(product: Product, slack_id: str, *, product_team: bool = False) -> str:
-    async with product.deps.db.transaction() as conn:
-        user = await users.ensure(conn, user_id=f"u-{slack_id}", slack_id=slack_id, name=slack_id)
-        if product_team:
-            await conn.execute(
-                update(users_table).where(users_table.c.id == user.id).values(is_product_team=True)
-            )
-    return user.id
-
-
 async def test_a_request_without_feedback_reminds_its_creator(lifecycle_product: Product) -> None:
     product = lifecycle_product
-    creator = await _person(product, PRIYA)
+    creator = await product.person(PRIYA)
 
     handle = await create_by_hand(
         product.engine,
@@ -63,8 +51,8 @@ async def test_a_request_without_feedback_reminds_its_creator(lifecycle_product:
 
 async def test_feedback_attached_in_time_means_no_reminder(lifecycle_product: Product) -> None:
     product = lifecycle_product
-    creator = await _person(product, PRIYA)
-    sam = await _person(product, SAM)
+    creator = await product.person(PRIYA)
+    sam = await product.person(SAM)
     handle = await create_by_hand(
         product.engine,
         product.deps.db,
@@ -138,7 +126,7 @@ async def test_shipping_tells_every_follower_once_and_answers_every_thread(
     product: Product,
 ) -> None:
     first, parent = await _filed_twice(product)
-    await _person(product, PRIYA, product_team=True)
+    await product.person(PRIYA, product_team=True)
     before = {user: len(product.dm_texts(user)) for user in (SAM, JO)}
 
     answer = await ship(
@@ -168,7 +156,7 @@ async def test_shipping_tells_every_follower_once_and_answers_every_thread(
 
 async def test_one_failing_dm_does_not_stop_the_others(product: Product) -> None:
     await _filed_twice(product)
-    await _person(product, PRIYA, product_team=True)
+    await product.person(PRIYA, product_team=True)
     product.sim.clear_journal()
     product.sim.fail("chat.postMessage", error="is_archived")  # Sam's DM: Slack refuses it
     product.sim.fail("chat.postMessage", status=429, retry_after=0)  # Jo's: rate limited once
@@ -185,8 +173,8 @@ async def test_one_failing_dm_does_not_stop_the_others(product: Product) -> None
 
 
 async def test_only_the_product_team_ships(product: Product) -> None:
-    await _person(product, SAM)
-    await _person(product, PRIYA, product_team=True)
+    await product.person(SAM)
+    await product.person(PRIYA, product_team=True)
 
     denied = await _ship(product, SAM)
     probing = await ship(product.engine, product.deps.db, request="no-such-thing", slack_user=SAM)

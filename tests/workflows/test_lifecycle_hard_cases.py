@@ -12,7 +12,6 @@ from feedback import items as items_db
 from feedback import requests as requests_db
 from feedback.schema import feedback_items, request_areas, request_embeddings
 from tests.workflows.harness import AREA_CHANNEL, JO, PRIYA, SAM, Product
-from tests.workflows.test_lifecycle import _person
 from tests.workflows.test_reports import add_feedback
 from workflows.matching import REQUEST_TEXT
 from workflows.reports import area_insights, insights_run_id
@@ -54,8 +53,8 @@ async def test_a_request_reopened_and_shipped_again_is_shipped_and_announced(
     product: Product,
 ) -> None:
     pdf = product.backlog["pdf"]
-    await _person(product, PRIYA, product_team=True)
-    sam = await _person(product, SAM)
+    await product.person(PRIYA, product_team=True)
+    sam = await product.person(SAM)
     async with product.deps.db.transaction() as conn:
         await requests_db.follow(conn, pdf, sam)
     first = await ship(product.engine, product.deps.db, request=PDF_SLUG, slack_user=PRIYA)
@@ -63,7 +62,7 @@ async def test_a_request_reopened_and_shipped_again_is_shipped_and_announced(
     assert product.dm_texts(SAM) == ["Shipped: Export dashboards to PDF"]
 
     # it was rolled back (planned again), Jo starts following, and it ships again
-    jo = await _person(product, JO)
+    jo = await product.person(JO)
     async with product.deps.db.transaction() as conn:
         await requests_db.set_status(conn, pdf, "planned")
         await requests_db.follow(conn, pdf, jo)
@@ -195,7 +194,7 @@ async def test_a_request_made_by_hand_without_an_area_gets_one_and_is_announced(
     lifecycle_product: Product,
 ) -> None:
     product = lifecycle_product
-    creator = await _person(product, PRIYA)
+    creator = await product.person(PRIYA)
 
     handle = await create_by_hand(
         product.engine,
