@@ -76,6 +76,7 @@ def main(argv: list[str]) -> int:
         or run(py, "bench/matching.py", *rest)
         or run(py, "bench/extraction.py")
         or run(py, "bench/pipeline.py")
+        or run(py, "bench/slack_ingest.py")
     )
 
 

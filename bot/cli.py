@@ -412,6 +412,13 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--concurrency", type=int, default=32, help="runs at once (default 32)")
     parser.add_argument(
+        "--worker",
+        choices=("process", "inline", "none"),
+        default="process",
+        help="where the workflows run: a child process at lower priority (default), the "
+        "server's own event loop, or elsewhere (feedback-bot worker)",
+    )
+    parser.add_argument(
         "--schedule",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -435,6 +442,7 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             socket=args.socket,
             concurrency=args.concurrency,
             schedule=args.schedule,
+            worker=args.worker,
         )
 
     parser.set_defaults(handler=_domain_command("serve", run))

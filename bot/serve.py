@@ -4,6 +4,13 @@ Start-up checks the settings and the schema first, so a missing setting stops it
 one line naming it instead of a traceback from inside the server. SIGTERM (or Ctrl-C)
 stops accepting requests, lets those in flight finish, then stops the worker: a step
 in flight finishes or is left to another worker by its lease; nothing is lost.
+
+The worker runs beside the server, in a child process at a lower CPU priority
+(``--worker process``, the default): filing is CPU work (extraction, embeddings) and,
+on the server's event loop, it would delay every acknowledgement behind the runs in
+progress (``bench/slack_ingest.py`` measures both). The child is restarted if it dies.
+``--worker inline`` keeps it on the server's loop (one process; fine for a trickle);
+``--worker none`` leaves the filing to ``feedback-bot worker`` processes elsewhere.
 """
 
 from __future__ import annotations
@@ -11,8 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import sys
 from collections.abc import Iterator
+from typing import Literal, Self
 
 import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -21,9 +31,11 @@ from bot.server import create_server, require, running
 from feedback.migrate import ensure_current
 from feedback.settings import Settings
 
-__all__ = ["serve"]
+__all__ = ["WorkerChild", "WorkerMode", "serve"]
 
 logger = logging.getLogger(__name__)
+
+WorkerMode = Literal["process", "inline", "none"]
 
 
 async def serve(
@@ -34,8 +46,13 @@ async def serve(
     socket: bool = False,
     concurrency: int = 32,
     schedule: bool = True,
+    worker: WorkerMode = "process",
 ) -> int:
     """Serve until stopped; returns the exit status.
+
+    Args:
+        worker: ``process`` (a child process at lower priority), ``inline`` (on the
+            server's event loop) or ``none`` (other processes file).
 
     Raises:
         ConfigurationError: A required setting is missing, or the schema is not current.
@@ -44,7 +61,24 @@ async def serve(
     await ensure_current(settings.database_url)
     if socket:
         return await _socket_mode(settings, concurrency=concurrency, schedule=schedule)
-    server = create_server(settings, concurrency=concurrency, schedule=schedule)
+    if worker == "process":
+        async with WorkerChild(settings, concurrency=concurrency, schedule=schedule):
+            return await _http(settings, host, port, worker=False, schedule=False)
+    return await _http(
+        settings, host, port, worker=worker == "inline", schedule=schedule, concurrency=concurrency
+    )
+
+
+async def _http(
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    worker: bool,
+    schedule: bool,
+    concurrency: int = 32,
+) -> int:
+    server = create_server(settings, worker=worker, concurrency=concurrency, schedule=schedule)
     config = uvicorn.Config(
         server,
         host=host,
@@ -55,6 +89,73 @@ async def serve(
     )
     await _Server(config).serve()
     return 0
+
+
+class WorkerChild:
+    """``feedback-bot worker`` as a child process at lower priority, restarted if it dies.
+
+    The child reads the same settings from the environment (the database URL is passed
+    there, never on its command line); on exit it gets SIGTERM and time to finish.
+    """
+
+    NICE = 10
+    GRACE = 30.0
+
+    def __init__(self, settings: Settings, *, concurrency: int, schedule: bool) -> None:
+        self._env = dict(os.environ, DATABASE_URL=settings.database_url)
+        self._args = ["-m", "bot", "worker", f"--concurrency={concurrency}"]
+        if schedule:
+            self._args.append("--schedule")
+        self._process: asyncio.subprocess.Process | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    async def __aenter__(self) -> Self:
+        await self._start()
+        self._watch = asyncio.create_task(self._watch_over())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stopping.set()
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        process = self._process
+        if process is None or process.returncode is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), self.GRACE)
+        except TimeoutError:
+            logger.warning("the worker did not stop in %.0f s: killing it", self.GRACE)
+            process.kill()
+            await process.wait()
+
+    async def _start(self) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *self._args,
+            env=self._env,
+            preexec_fn=_lower_priority,
+        )
+        logger.info("worker started (pid %d)", self._process.pid)
+
+    async def _watch_over(self) -> None:
+        delay = 1.0
+        while not self._stopping.is_set():
+            assert self._process is not None
+            status = await self._process.wait()
+            if self._stopping.is_set():
+                return
+            logger.error("the worker exited with status %s: restarting in %.0f s", status, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+            await self._start()
+
+
+def _lower_priority() -> None:
+    os.nice(WorkerChild.NICE)
 
 
 class _Server(uvicorn.Server):

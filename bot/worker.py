@@ -18,6 +18,7 @@ import workflows.intake
 import workflows.reports
 import workflows.upkeep  # noqa: F401
 from agents import Embedder
+from bot.installs import InstalledWorkspaces
 from feedback.errors import ConfigurationError
 from feedback.migrate import ensure_current
 from feedback.settings import Settings
@@ -52,7 +53,7 @@ async def run_worker(
         ConfigurationError: The domain tables are missing or out of date
             (run ``feedback-bot db upgrade``).
     """
-    if not settings.slack_bot_token.get_secret_value():
+    if not settings.slack_bot_token.get_secret_value() and not settings.multi_workspace:
         raise ConfigurationError(
             "SLACK_BOT_TOKEN: not set; use the app's Bot User OAuth Token (xoxb-...)"
         )
@@ -62,6 +63,8 @@ async def run_worker(
         open_deps(settings, embedder=embedder) as deps,
         Engine(settings.database_url) as engine,
     ):
+        if settings.multi_workspace:  # each Slack call uses the token that reaches it
+            deps.slack.workspaces = InstalledWorkspaces(deps.db, settings.slack_client_id)
         with use_deps(deps):
             async with (
                 engine.worker(concurrency=concurrency),

@@ -33,6 +33,20 @@ async def _serve(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
     )
 
 
+def _children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux)."""
+    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in found]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -91,11 +105,22 @@ async def test_it_serves_slack_over_http_and_stops_on_sigterm(sqlite_url: str) -
                 assert response.status_code == 200
                 # no customer is known for the channel: Sam is asked which one it is
                 await sim.wait_for("chat.postMessage", timeout=30)
+
+                # the worker is a child process: killed, it is started again
+                [worker] = _children(process.pid)
+                os.kill(worker, signal.SIGKILL)
+                again = sim.post_message(ACME_CHANNEL, DANA, NEW_TEXT + " again")
+                body, headers = slack.reaction_added(ACME_CHANNEL, again, SAM)
+                assert (await http.post("/slack/events", content=body, headers=headers)).is_success
+                await sim.wait_for("chat.postMessage", count=2, timeout=60)
+                workers = _children(process.pid)
         finally:
             if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(process.communicate(), 60)
 
     assert process.returncode == 0
+    assert workers and workers != [worker]
+    assert not [pid for pid in workers if _alive(pid)]  # stopped with the server
     assert sim.reactions(ACME_CHANNEL, ts)["eyes"] == ["U0BOT"]
-    assert [m["text"] for m in sim.dms(SAM)] == ["Which customer is this feedback from?"]
+    assert [m["text"] for m in sim.dms(SAM)] == ["Which customer is this feedback from?"] * 2
