@@ -65,6 +65,9 @@ def build_app(
     app = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
+        # bot.guard verified the signature on the exact bytes before Bolt sees a request
+        # (Socket Mode needs none): checking it twice costs every acknowledgement
+        request_verification_enabled=False,
         process_before_response=True,
         logger=logging.getLogger("bot.bolt"),
         **oauth,  # type: ignore[arg-type]
