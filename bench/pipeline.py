@@ -196,7 +196,9 @@ def make_message(backlog: Backlog, rng: random.Random) -> str:
     return rng.choice(NOVEL)
 
 
-def seed_file(path: Path) -> None:
+def seed_workspace() -> list[str]:
+    """The simulator seed's people and channels (TOML): colleagues, and one customer per
+    account in a Slack Connect channel of its own (``C0CUS000``...)."""
     lines = ['[workspace]\nname = "Bench"\n']
     for n in range(COLLEAGUES):
         lines.append(
@@ -214,6 +216,11 @@ def seed_file(path: Path) -> None:
             f'[[channels]]\nid = "C0CUS{n:03d}"\nname = "customer{n}-shared"\n'
             f'members = [{members}, "U0CUS{n:03d}"]\nis_ext_shared = true\n'
         )
+    return lines
+
+
+def seed_file(path: Path) -> None:
+    lines = seed_workspace()
     path.write_text("\n".join(lines))
 
 

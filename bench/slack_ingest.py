@@ -84,12 +84,12 @@ if str(ROOT) not in sys.path:  # `python bench/slack_ingest.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
 from bench.engine import DEFAULT_PG_URL, _drop_pg, _pg_problem, _pg_url, _recreate_pg  # noqa: E402
+from bench.pipeline import ACCOUNTS, COLLEAGUES, seed_workspace  # noqa: E402
 from tests.bot.slack_requests import SIGNING_SECRET, SlackRequest, reaction_added  # noqa: E402
 
 DB_NAME = "bench_slack"
 ACKS_DB = "bench_slack_acks"  # the variants' (nothing is filed there)
 TOKEN = "xoxb-simulator"
-ACCOUNTS = COLLEAGUES = 20
 EMOJI = "gtm-feedback"  # the bot's default FEEDBACK_EMOJI
 
 # Targets from the issue.
@@ -165,23 +165,7 @@ def _colleague(i: int) -> str:
 
 def seed_toml(sets: list[list[Message]], texts: list[str]) -> str:
     """The simulator's seed: colleagues, customers in Slack Connect channels, the messages."""
-    lines = ['[workspace]\nname = "Bench"\n']
-    for n in range(COLLEAGUES):
-        lines.append(
-            f'[[users]]\nid = "U0COL{n:03d}"\nname = "colleague{n}"\n'
-            f'email = "colleague{n}@ourco.example"\n'
-        )
-    for n in range(ACCOUNTS):
-        lines.append(
-            f'[[users]]\nid = "U0CUS{n:03d}"\nname = "customer{n}"\n'
-            f'email = "buyer@customer{n}.example"\nteam_id = "T0CUS{n:03d}"\n'
-        )
-    members = ", ".join(f'"U0COL{n:03d}"' for n in range(COLLEAGUES))
-    for n in range(ACCOUNTS):
-        lines.append(
-            f'[[channels]]\nid = "C0CUS{n:03d}"\nname = "customer{n}-shared"\n'
-            f'members = [{members}, "U0CUS{n:03d}"]\nis_ext_shared = true\n'
-        )
+    lines = seed_workspace()
     messages = [m for s in sets for m in s]
     for message, text in zip(messages, texts, strict=True):
         author = "U0CUS" + message.channel[-3:]
