@@ -391,7 +391,7 @@ def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             return 1
         return 0
 
-    parser.set_defaults(handler=_domain_command("worker", run))
+    parser.set_defaults(handler=_domain_command("worker", run), default_log_level="INFO")
 
 
 def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -428,13 +428,8 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _add_database_url(parser)
 
     async def run(args: argparse.Namespace) -> int:
-        import logging
-
         from bot.serve import serve
 
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
         return await serve(
             _domain_settings(args),
             host=args.host,
@@ -445,7 +440,7 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             worker=args.worker,
         )
 
-    parser.set_defaults(handler=_domain_command("serve", run))
+    parser.set_defaults(handler=_domain_command("serve", run), default_log_level="INFO")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -467,10 +462,31 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
+    if not _logging_configured(args):
+        return 2
     try:
         return asyncio.run(handler(args))
     except KeyboardInterrupt:
         return 130
+
+
+def _logging_configured(args: argparse.Namespace) -> bool:
+    """Set up logging for the command (``LOG_FORMAT``, ``LOG_LEVEL``); False if they are bad.
+
+    Long-running commands log at INFO unless told otherwise, one-shot commands at
+    WARNING (their output is what they print).
+    """
+    from bot.logs import configure_logging
+    from feedback.errors import ConfigurationError
+    from feedback.settings import load_log_settings
+
+    try:
+        settings = load_log_settings()
+    except ConfigurationError as exc:
+        print(f"feedback-bot {args.command}: error: {exc}", file=sys.stderr)
+        return False
+    configure_logging(settings, default_level=getattr(args, "default_log_level", "WARNING"))
+    return True
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ Durations accept seconds (``90``) or ISO 8601 (``P7D``, ``PT1H``).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -26,13 +26,49 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from feedback.errors import ConfigurationError
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["LogSettings", "Settings", "load_log_settings", "load_settings"]
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/feedback-bot.db"
 
+_S = TypeVar("_S", bound=BaseSettings)
 
-class Settings(BaseSettings):
-    """Everything the bot reads from its environment.
+
+class LogSettings(BaseSettings):
+    """How the process logs: read by every command before anything else.
+
+    Its own class, so that a command needing no other setting (the simulator, the
+    matching evaluation) is not stopped by, say, a bad ``DATABASE_URL``.
+
+    Attributes:
+        log_format: ``text`` (one readable line per record) or ``json`` (one object
+            per line, for log shippers).
+        log_level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``; unset, ``INFO`` for
+            the long-running commands (``serve``, ``worker``) and ``WARNING`` for the
+            others.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().upper() or None  # LOG_LEVEL= (empty): the default
+        return value
+
+
+class Settings(LogSettings):
+    """Everything the bot reads from its environment (the logging settings included).
 
     Attributes:
         database_url: One database for the engine and the domain.
@@ -64,10 +100,6 @@ class Settings(BaseSettings):
         openai_model: The chat model.
         openai_embedding_model: The embedding model when ``embedder`` is ``openai``.
     """
-
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
-    )
 
     database_url: str = Field(
         DEFAULT_DATABASE_URL, validation_alias=AliasChoices("DATABASE_URL", "database_url")
@@ -181,6 +213,15 @@ class Settings(BaseSettings):
         return self
 
 
+def load_log_settings() -> LogSettings:
+    """Read the logging settings alone (every command does, first).
+
+    Raises:
+        ConfigurationError: ``LOG_FORMAT`` or ``LOG_LEVEL`` is invalid; the message names it.
+    """
+    return _load(LogSettings)
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the settings once; a bad value stops start-up with one line that names it.
 
@@ -190,8 +231,12 @@ def load_settings(**overrides: object) -> Settings:
     Raises:
         ConfigurationError: A setting is invalid; the message names the variable.
     """
+    return _load(Settings, **overrides)
+
+
+def _load(kind: type[_S], **overrides: object) -> _S:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         if not first["loc"]:  # a rule across settings names them in its message

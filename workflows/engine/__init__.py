@@ -32,7 +32,7 @@ from ._errors import (
 )
 from ._handle import RunHandle
 from ._options import EngineOptions
-from ._records import EventRecord, HookRecord, RunRecord, RunStatus, StepRecord
+from ._records import EventRecord, HookRecord, RunCounts, RunRecord, RunStatus, StepRecord
 from ._retry import RetryPolicy
 from ._worker import Worker
 
@@ -57,6 +57,7 @@ __all__ = [
     "RetryPolicy",
     "RetryableError",
     "RunCancelled",
+    "RunCounts",
     "RunCrashLooped",
     "RunHandle",
     "RunNotFound",

@@ -23,7 +23,15 @@ from ._errors import HookNotFound, RunNotFound
 from ._handle import RunHandle
 from ._listener import Listener
 from ._options import EngineOptions
-from ._records import EventRecord, HookRecord, RunRecord, RunStatus, at, steps_from_events
+from ._records import (
+    EventRecord,
+    HookRecord,
+    RunCounts,
+    RunRecord,
+    RunStatus,
+    at,
+    steps_from_events,
+)
 from ._replay import EventType, event_row
 from ._run_state import Outcome
 from ._serialization import decode_error, dumps, loads
@@ -324,6 +332,17 @@ class Engine:
             )
         )
         return [RunRecord.from_row(row) for row in rows]
+
+    async def count_runs(self) -> RunCounts:
+        """Runs per workflow and status, and the timers ahead and due (one read)."""
+        now = self._clock.time()
+
+        async def read(conn: AsyncConnection) -> tuple[Sequence[Any], int, int]:
+            return await run_queries.counts(conn, now)
+
+        by_status, ahead, due = await self._db.run_read(read)
+        runs = {(workflow, RunStatus(status)): n for workflow, status, n in by_status}
+        return RunCounts(runs=runs, timers_ahead=ahead, timers_due=due)
 
     async def list_hooks(self, limit: int = 100) -> list[HookRecord]:
         """Live hooks, oldest first, with the count of payloads waiting in each."""

@@ -47,6 +47,11 @@ class Journal:
         return self._state.run_id
 
     @property
+    def workflow(self) -> str:
+        """The run's workflow name."""
+        return self._state.definition.name
+
+    @property
     def history(self) -> History:
         return self._history
 

@@ -119,6 +119,23 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class RunCounts:
+    """How many runs are where, at one moment: what a dashboard graphs.
+
+    Attributes:
+        runs: Runs per (workflow, status); absent pairs have none.
+        timers_ahead: Waiting runs whose timer (a sleep, a wait's timeout, a retry's
+            back-off) is still ahead.
+        timers_due: Waiting runs whose timer is due but that no worker has claimed
+            yet: more than a few for long means the workers are behind (or down).
+    """
+
+    runs: dict[tuple[str, RunStatus], int]
+    timers_ahead: int
+    timers_due: int
+
+
+@dataclass(frozen=True)
 class HookRecord:
     """A live hook: its token, holder run, and payloads waiting to be consumed."""
 

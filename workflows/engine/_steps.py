@@ -1,10 +1,19 @@
-"""Durable calls that run code: steps (with durable retries) and recorded values."""
+"""Durable calls that run code: steps (with durable retries) and recorded values.
+
+Each attempt of a step is one INFO record on the ``workflows.engine.steps`` logger,
+once its outcome is stored: the message reads well, and its fields (``extra``) are
+what log shippers and metrics read: ``run_id``, ``workflow``, ``step``, ``attempt``,
+``duration_ms`` (the step's own code), ``outcome`` (``completed``, ``retrying`` or
+``failed``) and, on failure, ``error`` (the exception's class, never its message).
+Nothing is formatted unless a handler will see it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import time
 import uuid as _uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,7 +31,7 @@ if TYPE_CHECKING:
     from ._journal import Journal
     from ._parking import Parking
 
-log = logging.getLogger(__name__)
+steps_log = logging.getLogger("workflows.engine.steps")
 
 
 def replay(checkpoint: _replay.Checkpoint) -> Any:
@@ -70,7 +79,9 @@ class Steps:
             journal.check_cancel()
             attempt += 1
             started = journal.now()
+            clock = time.perf_counter()
             error, value = await self._attempt(definition, args, kwargs)
+            elapsed = time.perf_counter() - clock
             if error is None:
                 try:
                     data = dumps(value, f"result of step {definition.name!r}")
@@ -88,8 +99,12 @@ class Steps:
                     )
                     await journal.append(row)
                     _faults.hit("after_step_committed", definition.name)
+                    if steps_log.isEnabledFor(logging.INFO):
+                        _log_attempt(journal, definition.name, attempt, elapsed)
                     return loads(data)
-            next_at = await self._failed(definition, position, digest, attempt, started, error)
+            next_at = await self._failed(
+                definition, position, digest, attempt, (started, elapsed), error
+            )
 
     async def _attempt(
         self, definition: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -119,11 +134,16 @@ class Steps:
         position: int,
         digest: str | None,
         attempt: int,
-        started: float,
+        timing: tuple[float, float],
         error: BaseException,
     ) -> float:
-        """Record a failed attempt; raise if it was the last, else return the next time."""
+        """Record a failed attempt; raise if it was the last, else return the next time.
+
+        Args:
+            timing: When the attempt started (the clock's time) and how long it took.
+        """
         journal, now = self._journal, self._journal.now()
+        started, elapsed = timing
         verdict = after_failure(definition.policy, definition.name, attempt, error, now)
         if verdict.error is not None:
             row = journal.event(
@@ -138,6 +158,8 @@ class Steps:
                 args_digest=digest,
             )
             await journal.append(row)
+            if steps_log.isEnabledFor(logging.INFO):
+                _log_attempt(journal, definition.name, attempt, elapsed, error=error)
             raise verdict.error
         assert verdict.next_at is not None
         row = journal.event(
@@ -153,14 +175,9 @@ class Steps:
         )
         await journal.append(row)
         _faults.hit("after_attempt_failed", definition.name)
-        log.info(
-            "step %s attempt %d failed (%s), next in %.2fs",
-            definition.name,
-            attempt,
-            type(error).__name__,
-            verdict.next_at - now,
-            extra={"run_id": journal.run_id, "step": definition.name},
-        )
+        if steps_log.isEnabledFor(logging.INFO):
+            delay = verdict.next_at - now
+            _log_attempt(journal, definition.name, attempt, elapsed, error=error, retry_in=delay)
         return verdict.next_at
 
     def now(self) -> datetime:
@@ -181,3 +198,43 @@ class Steps:
         row = self._journal.event(position, EventType.VALUE_RECORDED, name, data=dumps(value, name))
         self._journal.record_in_background(row)
         return value
+
+
+def _log_attempt(
+    journal: Journal,
+    step: str,
+    attempt: int,
+    elapsed: float,
+    *,
+    error: BaseException | None = None,
+    retry_in: float | None = None,
+) -> None:
+    """The one line of a step's attempt (see the module's docstring)."""
+    ms = round(elapsed * 1000, 2)
+    fields: dict[str, Any] = {
+        "run_id": journal.run_id,
+        "workflow": journal.workflow,
+        "step": step,
+        "attempt": attempt,
+        "duration_ms": ms,
+    }
+    if error is None:
+        fields["outcome"] = "completed"
+        steps_log.info(
+            "run %s: step %s attempt %d completed in %.1f ms",
+            journal.run_id, step, attempt, ms, extra=fields,
+        )  # fmt: skip
+        return
+    fields["error"] = kind = type(error).__name__
+    if retry_in is None:
+        fields["outcome"] = "failed"
+        steps_log.info(
+            "run %s: step %s attempt %d failed in %.1f ms (%s); no attempt left",
+            journal.run_id, step, attempt, ms, kind, extra=fields,
+        )  # fmt: skip
+    else:
+        fields["outcome"] = "retrying"
+        steps_log.info(
+            "run %s: step %s attempt %d failed in %.1f ms (%s); next attempt in %.2f s",
+            journal.run_id, step, attempt, ms, kind, retry_in, extra=fields,
+        )  # fmt: skip

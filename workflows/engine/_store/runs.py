@@ -101,6 +101,29 @@ async def list_runs(
     return (await conn.execute(stmt)).all()
 
 
+async def counts(conn: AsyncConnection, now: float) -> tuple[Sequence[Row[Any]], int, int]:
+    """Runs per (workflow, status), and timers set (waiting runs with a wake time):
+    how many are still ahead and how many are due (their time has come, not yet
+    claimed)."""
+    by_status = (
+        await conn.execute(
+            select(runs.c.workflow, runs.c.status, func.count()).group_by(
+                runs.c.workflow, runs.c.status
+            )
+        )
+    ).all()
+    due = runs.c.wake_at <= now
+    timers = (
+        await conn.execute(
+            select(
+                func.count().filter(~due),
+                func.count().filter(due),
+            ).where(runs.c.status == "waiting", runs.c.wake_at.is_not(None))
+        )
+    ).one()
+    return by_status, int(timers[0]), int(timers[1])
+
+
 def finish_values(
     status: str, now: float, *, result: str | None = None, error: str | None = None
 ) -> dict[str, Any]:
