@@ -208,6 +208,36 @@ def _domain_command(name: str, run: Handler) -> Handler:
     return handler
 
 
+def _metrics_dir(run: Handler) -> Handler:
+    """Run ``serve`` in prometheus_client's multiprocess mode, so that its ``/metrics``
+    shows what its worker child counts (see :mod:`bot.multiprocess`)."""
+
+    async def handler(args: argparse.Namespace) -> int:
+        from bot.multiprocess import multiprocess_dir
+
+        with multiprocess_dir():  # before anything imports prometheus_client
+            return await run(args)
+
+    return handler
+
+
+def _observed(run: Handler) -> Handler:
+    """Record step latencies when someone collects this process's metrics (``serve``'s
+    worker child)."""
+
+    async def handler(args: argparse.Namespace) -> int:
+        from bot import multiprocess
+
+        if not multiprocess.enabled():
+            return await run(args)
+        from workflows.metrics import recording_steps
+
+        with recording_steps():
+            return await run(args)
+
+    return handler
+
+
 def _domain_settings(args: argparse.Namespace) -> Settings:
     from feedback.settings import load_settings
 
@@ -372,6 +402,8 @@ def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="also start the daily insights and the weekly digest on time (any number of "
         "processes may: each tick runs once)",
     )
+    # from feedback-bot serve, for its worker child (bot.pressure)
+    parser.add_argument("--control-fd", type=int, default=None, help=argparse.SUPPRESS)
     _add_database_url(parser)
 
     async def run(args: argparse.Namespace) -> int:
@@ -381,7 +413,10 @@ def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
         try:
             await run_worker(
-                _domain_settings(args), concurrency=args.concurrency, schedule=args.schedule
+                _domain_settings(args),
+                concurrency=args.concurrency,
+                schedule=args.schedule,
+                control_fd=args.control_fd,
             )
         except SlackFatal as exc:  # e.g. a wrong token or SLACK_API_URL at start-up
             print(f"feedback-bot worker: error: {exc}", file=sys.stderr)
@@ -391,7 +426,7 @@ def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             return 1
         return 0
 
-    parser.set_defaults(handler=_domain_command("worker", run), default_log_level="INFO")
+    parser.set_defaults(handler=_domain_command("worker", _observed(run)), default_log_level="INFO")
 
 
 def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -440,7 +475,9 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             worker=args.worker,
         )
 
-    parser.set_defaults(handler=_domain_command("serve", run), default_log_level="INFO")
+    parser.set_defaults(
+        handler=_metrics_dir(_domain_command("serve", run)), default_log_level="INFO"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

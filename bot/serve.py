@@ -8,7 +8,8 @@ in flight finishes or is left to another worker by its lease; nothing is lost.
 The worker runs beside the server, in a child process at a lower CPU priority
 (``--worker process``, the default): filing is CPU work (extraction, embeddings) and,
 on the server's event loop, it would delay every acknowledgement behind the runs in
-progress (``bench/slack_ingest.py`` measures both). The child is restarted if it dies.
+progress (``bench/slack_ingest.py`` measures both). The child is restarted if it dies,
+and held back from claiming new runs during a burst of requests (:mod:`bot.pressure`).
 ``--worker inline`` keeps it on the server's loop (one process; fine for a trickle);
 ``--worker none`` leaves the filing to ``feedback-bot worker`` processes elsewhere.
 """
@@ -27,6 +28,7 @@ from typing import Literal, Self
 import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from bot.pressure import HOLD, RELEASE, Pressure
 from bot.server import create_server, require, running
 from feedback.migrate import ensure_current
 from feedback.settings import Settings
@@ -62,8 +64,14 @@ async def serve(
     if socket:
         return await _socket_mode(settings, concurrency=concurrency, schedule=schedule)
     if worker == "process":
-        async with WorkerChild(settings, concurrency=concurrency, schedule=schedule):
-            return await _http(settings, host, port, worker=False, schedule=False)
+        async with WorkerChild(settings, concurrency=concurrency, schedule=schedule) as child:
+            pressure = Pressure(child.hold)
+            try:
+                return await _http(
+                    settings, host, port, worker=False, schedule=False, pressure=pressure
+                )
+            finally:
+                pressure.close()
     return await _http(
         settings, host, port, worker=worker == "inline", schedule=schedule, concurrency=concurrency
     )
@@ -77,13 +85,19 @@ async def _http(
     worker: bool,
     schedule: bool,
     concurrency: int = 32,
+    pressure: Pressure | None = None,
 ) -> int:
-    server = create_server(settings, worker=worker, concurrency=concurrency, schedule=schedule)
+    server = create_server(
+        settings, worker=worker, concurrency=concurrency, schedule=schedule, pressure=pressure
+    )
     config = uvicorn.Config(
         server,
         host=host,
         port=port,
         log_config=None,  # the process's logging, as configured by the CLI
+        # one line per request would double the cost of an acknowledgement (measured in
+        # bench/slack_ingest.py); the workflows log what each event became
+        access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=20,
     )
@@ -109,6 +123,8 @@ class WorkerChild:
         self._process: asyncio.subprocess.Process | None = None
         self._watch: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._control: int | None = None  # the pipe's end to write to the child
+        self._held = False
 
     async def __aenter__(self) -> Self:
         await self._start()
@@ -122,6 +138,9 @@ class WorkerChild:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
         process = self._process
+        if self._control is not None:  # the child stops at its end too
+            os.close(self._control)
+            self._control = None
         if process is None or process.returncode is not None:
             return
         process.send_signal(signal.SIGTERM)
@@ -132,14 +151,36 @@ class WorkerChild:
             process.kill()
             await process.wait()
 
+    def hold(self, held: bool) -> None:
+        """Hold the worker back (a burst of requests) or let it go (see
+        :mod:`bot.pressure`); a worker being restarted gets the latest word."""
+        self._held = held
+        if self._control is None:
+            return
+        # a full pipe loses nothing (the child acts on the last byte it reads); a child
+        # that died is restarted and told again
+        with contextlib.suppress(BlockingIOError, BrokenPipeError):
+            os.write(self._control, HOLD if held else RELEASE)
+
     async def _start(self) -> None:
-        self._process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *self._args,
-            env=self._env,
-            preexec_fn=_lower_priority,
-        )
+        if self._control is not None:
+            os.close(self._control)
+        read, self._control = os.pipe()
+        os.set_blocking(self._control, False)
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                *self._args,
+                f"--control-fd={read}",
+                env=self._env,
+                preexec_fn=_lower_priority,
+                pass_fds=(read,),
+            )
+        finally:
+            os.close(read)
         logger.info("worker started (pid %d)", self._process.pid)
+        if self._held:
+            self.hold(True)
 
     async def _watch_over(self) -> None:
         delay = 1.0

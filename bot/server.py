@@ -5,6 +5,7 @@
     POST /slack/events   events, interactivity, shortcuts and commands (Bolt routes them)
     GET  /healthz        the process is up
     GET  /readyz         the database answers (the matching model loads before serving)
+    GET  /metrics        Prometheus's text format (see bot.metrics)
 
 The lifespan opens everything once: the database, the workflows' collaborators, the
 engine with an in-process worker, the schedules, the Bolt app. A request is checked
@@ -40,11 +41,14 @@ from bot import guard
 from bot.app import build_app, listener_client
 from bot.context import Bot
 from bot.installs import InstalledWorkspaces
+from bot.metrics import CONTENT_TYPE, exposition
+from bot.pressure import Pressure
 from feedback.errors import ConfigurationError
 from feedback.migrate import ensure_current
 from feedback.settings import Settings
 from workflows.deps import open_deps, use_deps
 from workflows.engine import Engine
+from workflows.metrics import recording_steps
 from workflows.schedule import Schedules
 from workflows.slack import Slack
 
@@ -119,6 +123,7 @@ async def running(
         with use_deps(deps):
             async with contextlib.AsyncExitStack() as stack:
                 if worker:
+                    stack.enter_context(recording_steps())
                     await stack.enter_async_context(engine.worker(concurrency=concurrency))
                 if schedule:
                     await stack.enter_async_context(Schedules.from_settings(settings, engine))
@@ -133,8 +138,14 @@ def create_server(
     concurrency: int = 32,
     schedule: bool = True,
     engine_options: Mapping[str, Any] | None = None,
+    pressure: Pressure | None = None,
 ) -> FastAPI:
-    """The ASGI app ``feedback-bot serve`` runs under uvicorn (tests drive it in process)."""
+    """The ASGI app ``feedback-bot serve`` runs under uvicorn (tests drive it in process).
+
+    Args:
+        pressure: Counts the Slack requests in flight, so that a worker elsewhere can
+            hold back during a burst (``feedback-bot serve``'s worker child).
+    """
     live = _Live()
     secret = settings.slack_signing_secret.get_secret_value()
 
@@ -160,6 +171,15 @@ def create_server(
 
     @server.post("/slack/events")
     async def slack_events(request: Request) -> Response:
+        if pressure is None:
+            return await answer(request)
+        pressure.enter()
+        try:
+            return await answer(request)
+        finally:
+            pressure.exit()
+
+    async def answer(request: Request) -> Response:
         body = await request.body()
         verdict = guard.check(body, request.headers, signing_secret=secret, now=time.time())
         if verdict is not None:
@@ -183,6 +203,13 @@ def create_server(
     @server.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @server.get("/metrics")
+    async def metrics() -> Response:
+        if live.running is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        bot = live.running.bot
+        return Response(await exposition(bot.engine, bot.db), media_type=CONTENT_TYPE)
 
     @server.get("/readyz")
     async def readyz() -> Response:

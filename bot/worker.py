@@ -19,6 +19,7 @@ import workflows.reports
 import workflows.upkeep  # noqa: F401
 from agents import Embedder
 from bot.installs import InstalledWorkspaces
+from bot.pressure import follow, told
 from feedback.errors import ConfigurationError
 from feedback.migrate import ensure_current
 from feedback.settings import Settings
@@ -38,6 +39,7 @@ async def run_worker(
     stop: asyncio.Event | None = None,
     embedder: Embedder | None = None,
     schedule: bool = False,
+    control_fd: int | None = None,
 ) -> None:
     """Work on the product's runs until ``stop`` is set (or SIGTERM/SIGINT arrives).
 
@@ -48,6 +50,8 @@ async def run_worker(
         embedder: Override the configured embedder.
         schedule: Also start the insights and digest schedules here; any number of
             workers may, each tick starts one run (see ``workflows.schedule``).
+        control_fd: A pipe from ``feedback-bot serve``, which holds this worker back
+            during bursts of requests (see :mod:`bot.pressure`); it stops at its end.
 
     Raises:
         ConfigurationError: The domain tables are missing or out of date
@@ -66,13 +70,21 @@ async def run_worker(
         if settings.multi_workspace:  # each Slack call uses the token that reaches it
             deps.slack.workspaces = InstalledWorkspaces(deps.db, settings.slack_client_id)
         with use_deps(deps):
+            worker = engine.worker(concurrency=concurrency)
+            if control_fd is not None:
+                told(control_fd, worker)
             async with (
-                engine.worker(concurrency=concurrency),
+                worker,
                 Schedules.from_settings(settings, engine) if schedule else contextlib.nullcontext(),
+                asyncio.TaskGroup() as tasks,
             ):
+                if control_fd is not None:
+                    following = tasks.create_task(follow(control_fd, worker, stop))
                 logger.info("worker ready (concurrency %d)", concurrency)
                 print("worker ready", flush=True)
                 await stop.wait()
+                if control_fd is not None:
+                    following.cancel()
     logger.info("worker stopped")
 
 

@@ -60,7 +60,7 @@ def register(app: AsyncApp, bot: Bot) -> None:
             return
         reaction = Reaction(channel=channel, ts=ts, user=user, event_ts=event_ts)
         handle = await bot.engine.start(ingest_reaction, reaction, run_id=reaction_run_id(reaction))
-        logger.info("reaction received", extra={"run_id": handle.run_id})
+        logger.debug("reaction received", extra={"run_id": handle.run_id})
 
     @app.event("app_mention")
     async def app_mention(event: dict[str, Any], client: AsyncWebClient) -> None:
@@ -89,7 +89,7 @@ def register(app: AsyncApp, bot: Bot) -> None:
         handle = await bot.engine.start(
             ingest_message, submission, run_id=message_run_id(submission)
         )
-        logger.info("mention received", extra={"run_id": handle.run_id})
+        logger.debug("mention received", extra={"run_id": handle.run_id})
 
     @app.event("app_home_opened")
     async def app_home_opened(event: dict[str, Any]) -> None:

@@ -10,11 +10,16 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
+from bot.serve import WorkerChild
 from bot.simulator import SlackSimulator
 from feedback.migrate import upgrade
 from tests.bot import slack_requests as slack
+from tests.bot.app_harness import app_settings
 from tests.workflows.harness import ACME_CHANNEL, DANA, NEW_TEXT, SAM, TEAM, seed_slack
+from workflows.engine import Engine, RunStatus
+from workflows.intake import Reaction, ingest_reaction
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,3 +129,33 @@ async def test_it_serves_slack_over_http_and_stops_on_sigterm(sqlite_url: str) -
     assert not [pid for pid in workers if _alive(pid)]  # stopped with the server
     assert sim.reactions(ACME_CHANNEL, ts)["eyes"] == ["U0BOT"]
     assert [m["text"] for m in sim.dms(SAM)] == ["Which customer is this feedback from?"] * 2
+
+
+async def test_the_worker_child_holds_back_while_told_and_files_when_released(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await upgrade(sqlite_url)
+    async with SlackSimulator(team_id=TEAM) as sim:
+        seed_slack(sim)
+        ts = sim.post_message(ACME_CHANNEL, DANA, NEW_TEXT)
+        for name, value in {
+            "SLACK_BOT_TOKEN": sim.token,
+            "SLACK_API_URL": sim.api_url,
+            "SLACK_SIGNING_SECRET": slack.SIGNING_SECRET,
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("PYTHONPATH", str(ROOT))
+        settings = app_settings(sqlite_url, sim)
+        async with (
+            WorkerChild(settings, concurrency=4, schedule=False) as child,
+            Engine(sqlite_url) as engine,
+        ):
+            child.hold(True)  # as a burst of requests would
+            handle = await engine.start(ingest_reaction, Reaction(ACME_CHANNEL, ts, SAM, "1.1"))
+            await asyncio.sleep(3)  # the child starts, reads its pipe and claims nothing
+            assert await handle.status() == RunStatus.PENDING
+            assert not sim.calls("chat.postMessage")
+
+            child.hold(False)
+            await sim.wait_for("chat.postMessage", timeout=30)
+    assert [m["text"] for m in sim.dms(SAM)] == ["Which customer is this feedback from?"]

@@ -86,6 +86,7 @@ class Runner:
         self._group: asyncio.TaskGroup | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._reserved = 0  # slots held for runs being started or loaded here
+        self.paused = False  # claims nothing new while set (runs in hand go on)
 
     @property
     def results(self) -> Any:
@@ -157,7 +158,7 @@ class Runner:
 
     def reserve(self) -> bool:
         """Hold a slot for a run about to be started here (see :meth:`adopt`)."""
-        if self.free <= 0:
+        if self.paused or self.free <= 0:
             return False
         self._reserved += 1
         return True
@@ -231,7 +232,7 @@ class Runner:
         """
         kicked = self._claim_now.is_set()
         self._claim_now.clear()
-        free = self.free
+        free = 0 if self.paused else self.free
         claimed: list[Claimed] = []
         due_now = self._due is not None and self._due <= self.clock.time()
         if free > 0 and (kicked or due_now):
@@ -243,7 +244,7 @@ class Runner:
             await asyncio.sleep(0)  # more may be due: claim again at once
             return
         timeout = self.poll_interval
-        if self.free > 0:
+        if not self.paused and self.free > 0:
             self._due = await self.db.run_read(lease_queries.next_wake, budget=None)
             if self._due is not None:
                 wait = self._due - self.clock.time()
@@ -429,6 +430,22 @@ class Worker:
     def parked(self) -> frozenset[str]:
         """The ids of the loaded runs whose calls all wait (for time, a hook, a child)."""
         return self._runner.parked
+
+    @property
+    def paused(self) -> bool:
+        """Whether the worker holds back from claiming runs (see :meth:`pause`)."""
+        return self._runner.paused
+
+    def pause(self) -> None:
+        """Claim no more runs until :meth:`resume`: the runs in hand go on, new and due
+        runs wait in the database (or go to other workers). A server gives its
+        acknowledgements priority this way during a burst."""
+        self._runner.paused = True
+
+    def resume(self) -> None:
+        """Claim again, at once."""
+        self._runner.paused = False
+        self._runner.claim_soon()
 
     async def __aenter__(self) -> Worker:
         await self._runner.start()
