@@ -34,8 +34,9 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
     "asctime",
     "taskName",
 }
-# libraries that say too much at INFO: SQLAlchemy logs every statement once enabled
-_QUIET = ("sqlalchemy", "aiosqlite", "asyncio")
+# libraries that say too much at INFO: SQLAlchemy logs every statement once enabled,
+# Alembic its plugins and migrations (``db upgrade`` says what it did)
+_QUIET = ("sqlalchemy", "aiosqlite", "asyncio", "alembic")
 
 
 class JsonFormatter(logging.Formatter):

@@ -30,6 +30,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from workflows.engine import FatalError, RetryableError
+from workflows.metrics import SLACK_CALLS, SLACK_ERRORS
 
 __all__ = [
     "HINTS",
@@ -90,10 +91,14 @@ class SlackFatal(FatalError):
 def map_slack_errors(method: str, *, ignore: Sequence[str] = ()) -> Iterator[None]:
     """Translate slack_sdk and aiohttp errors into the engine's retry meaning.
 
+    Every call is counted by method, and what fails by method and error
+    (:mod:`workflows.metrics`); an ignored error is no failure.
+
     Args:
         method: The Web API method, for the message.
         ignore: Slack errors that mean "already done" (e.g. ``already_reacted``).
     """
+    SLACK_CALLS.labels(method).inc()
     try:
         yield
     except SlackApiError as exc:
@@ -101,6 +106,7 @@ def map_slack_errors(method: str, *, ignore: Sequence[str] = ()) -> Iterator[Non
         status = exc.response.status_code
         if error in ignore:
             return
+        SLACK_ERRORS.labels(method, error).inc()
         if error in HINTS:
             raise SlackFatal(method, error) from exc
         retry_after = exc.response.headers.get("Retry-After") if status == 429 else None
@@ -109,6 +115,7 @@ def map_slack_errors(method: str, *, ignore: Sequence[str] = ()) -> Iterator[Non
             retry_after=float(retry_after) if retry_after else None,
         ) from exc
     except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+        SLACK_ERRORS.labels(method, type(exc).__name__).inc()
         raise RetryableError(f"Slack {method}: {type(exc).__name__}: {exc}") from exc
 
 
