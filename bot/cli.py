@@ -390,6 +390,59 @@ class ProgressBar:
         self.stream.flush()
 
 
+def add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "export",
+        help="write the requests with their feedback, accounts and ARR (CSV or JSON)",
+        description="Write every request with its filed feedback, the accounts asking and\n"
+        "their ARR, most demanded first. CSV: one row per feedback item (a request\n"
+        "without feedback: one row). JSON: the requests, each with its feedback.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--format",
+        choices=("csv", "json"),
+        help="default: the output file's extension, else csv",
+    )
+    parser.add_argument("--output", "-o", metavar="PATH", help="default: standard output")
+    _add_database_url(parser)
+
+    async def run(args: argparse.Namespace) -> int:
+        from feedback import export, migrate
+        from feedback.database import Database
+
+        url = _domain_settings(args).database_url
+        await migrate.ensure_current(url)
+        async with Database(url) as db, db.read() as conn:
+            backlog = await export.load(conn)
+        fmt = args.format or ("json" if str(args.output or "").endswith(".json") else "csv")
+        write = export.write_json if fmt == "json" else export.write_csv
+        if args.output is None:
+            write(backlog, sys.stdout)
+            return 0
+        _write_file(args.output, lambda out: write(backlog, out))
+        print(f"exported {len(backlog)} requests to {args.output}", file=sys.stderr)
+        return 0
+
+    parser.set_defaults(handler=_domain_command("export", run))
+
+
+def _write_file(path: str, write: Callable[[TextIO], None]) -> None:
+    """Write through a temporary file beside ``path``: a failure leaves no half file."""
+    import os
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".export-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            write(out)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
 def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "worker", help="run the product's workflows (filing, matching, approvals)"
@@ -490,6 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_accounts(sub)
     add_areas(sub)
     add_requests(sub)
+    add_export(sub)
     add_simulator(sub)
     add_worker(sub)
     add_serve(sub)
