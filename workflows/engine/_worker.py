@@ -14,6 +14,7 @@ work, and is what the engine talks to, through the methods below its first line.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 from collections.abc import Callable
@@ -87,6 +88,7 @@ class Runner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reserved = 0  # slots held for runs being started or loaded here
         self.paused = False  # claims nothing new while set (runs in hand go on)
+        self._context = contextvars.Context()  # the worker's, from start()
 
     @property
     def results(self) -> Any:
@@ -117,6 +119,7 @@ class Runner:
             lambda conn: worker_queries.register(conn, self.id, self._process, self.clock.time())
         )
         await self._take_over_dead_peers()
+        self._context = contextvars.copy_context()
         self._group = asyncio.TaskGroup()
         await self._group.__aenter__()
         self._spawn(self._claim_loop(), f"claim:{self.id}")
@@ -207,7 +210,9 @@ class Runner:
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[None]:
         assert self._group is not None, "the worker is not running"
-        task = self._group.create_task(coro, name=name)
+        # in a copy of the worker's context, not the caller's: a run started from a
+        # request handler sees what the worker was started with (contextvars)
+        task = self._group.create_task(coro, name=name, context=self._context.copy())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
