@@ -85,7 +85,7 @@ if str(ROOT) not in sys.path:  # `python bench/slack_ingest.py` from anywhere
 
 from bench.engine import DEFAULT_PG_URL, _drop_pg, _pg_problem, _pg_url, _recreate_pg  # noqa: E402
 from bench.pipeline import ACCOUNTS, COLLEAGUES, seed_workspace  # noqa: E402
-from tests.bot.slack_requests import SIGNING_SECRET, SlackRequest, reaction_added  # noqa: E402
+from bot.simulator.slack_requests import SIGNING_SECRET, SlackRequest, reaction_added  # noqa: E402
 
 DB_NAME = "bench_slack"
 ACKS_DB = "bench_slack_acks"  # the variants' (nothing is filed there)

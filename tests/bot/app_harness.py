@@ -1,6 +1,6 @@
 """The real HTTP app in process, against the Slack simulator: what the app tests drive.
 
-Requests are built and signed by :mod:`tests.bot.slack_requests` and posted to
+Requests are built and signed by :mod:`bot.simulator.slack_requests` and posted to
 ``/slack/events`` of the FastAPI app (lifespan and all) through httpx's ASGI
 transport; assertions read the simulator's journal and the tables.
 """
@@ -21,7 +21,7 @@ from bot.server import Running, create_server
 from bot.simulator import SlackSimulator
 from feedback.migrate import upgrade
 from feedback.settings import Settings
-from tests.bot.slack_requests import SIGNING_SECRET, SlackRequest
+from bot.simulator.slack_requests import SIGNING_SECRET, SlackRequest
 from tests.workflows.harness import TEAM, Product, seed_domain, seed_slack
 
 __all__ = ["App", "app_settings", "build_server", "running_app", "serving"]

@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import func, select
 
-from tests.bot import slack_requests as slack
+from bot.simulator import slack_requests as slack
 from tests.bot.app_harness import App
 from tests.workflows.harness import (
     ACME_CHANNEL,

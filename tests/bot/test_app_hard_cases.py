@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from feedback import approvals
 from feedback import requests as requests_db
-from tests.bot import slack_requests as slack
+from bot.simulator import slack_requests as slack
 from tests.bot.app_harness import App
 from tests.bot.test_app_interactions import click, unsure_question
 from tests.workflows.harness import (

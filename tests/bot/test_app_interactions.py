@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.bot import slack_requests as slack
+from bot.simulator import slack_requests as slack
 from tests.bot.app_harness import App
 from tests.workflows.harness import (
     ACME_CHANNEL,

@@ -12,7 +12,7 @@ import pytest
 from bot.cli import main
 from bot.logs import configure_logging
 from feedback.settings import LogSettings
-from tests.bot import slack_requests as slack
+from bot.simulator import slack_requests as slack
 from tests.bot.app_harness import App
 from tests.workflows.harness import ACME_CHANNEL, ASK_TEXT, DANA, LINK_TEXT, SAM
 

@@ -15,8 +15,8 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.simulator import SlackSimulator
-from tests.bot import slack_requests as sr
-from tests.bot.slack_requests import DROP, SIGNING_SECRET, Replace, SlackRequest
+from bot.simulator import slack_requests as sr
+from bot.simulator.slack_requests import DROP, SIGNING_SECRET, Replace, SlackRequest
 
 Check = Callable[[dict[str, Any]], bool]
 

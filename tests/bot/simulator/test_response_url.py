@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.simulator import SlackSimulator
-from tests.bot import slack_requests as sr
+from bot.simulator import slack_requests as sr
 from tests.bot.simulator.conftest import FakeClock, populate
 
 DONE: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": "Done"}}]

@@ -1,6 +1,6 @@
 """Slack's HTTP requests to the app, built and signed exactly as Slack sends them.
 
-Each request starts from a template in ``tests/bot/payloads/`` (one JSON file per kind,
+Each request starts from a template in ``payloads/`` beside this module (one JSON file per kind,
 shaped like a real capture; see its README), takes the caller's overrides, is
 serialized **once**, and is signed over those exact bytes::
 
@@ -50,7 +50,7 @@ from slack_sdk.signature import SignatureVerifier
 PAYLOADS: Final = Path(__file__).with_name("payloads")
 """The payload templates, one ``<kind>.json`` per kind."""
 
-SIGNING_SECRET: Final = "sim-signing-secret"
+SIGNING_SECRET: Final = "sim-signing-secret"  # noqa: S105 - the simulator's, not a secret
 """The signing secret tests give the app (``AsyncApp(signing_secret=…)``)."""
 
 TEAM_ID: Final = "T0SIM"
