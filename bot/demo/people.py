@@ -42,6 +42,10 @@ class Button:
     action_id: str
     value: str
     style: str | None = None
+    beside: str = ""  # the first line of the section a button sits in, if any
+
+    def __str__(self) -> str:
+        return f"[{self.label}]" + (f" beside {self.beside}" if self.beside else "")
 
 
 def buttons(blocks: list[dict[str, Any]]) -> list[Button]:
@@ -49,6 +53,7 @@ def buttons(blocks: list[dict[str, Any]]) -> list[Button]:
     found = []
     for block in blocks:
         elements = [*block.get("elements", []), block.get("accessory") or {}]
+        said = (block.get("text") or {}).get("text", "") if block.get("type") == "section" else ""
         for element in elements:
             if element.get("type") == "button":
                 found.append(
@@ -57,6 +62,7 @@ def buttons(blocks: list[dict[str, Any]]) -> list[Button]:
                         action_id=element["action_id"],
                         value=element.get("value", ""),
                         style=element.get("style"),
+                        beside=said.split("\n")[0],
                     )
                 )
     return found
@@ -141,7 +147,7 @@ class People:
         self, user: str, message: Mapping[str, Any], button: Button, *, channel: str
     ) -> None:
         """``user`` clicks ``button`` in ``message`` (as ``sim.messages`` gives it)."""
-        self._noted(Action(user, channel, f"clicks [{button.label}]"))
+        self._noted(Action(user, channel, f"clicks {button}"))
         url = self.sim.response_url(channel, message["ts"], user)
         await self._send(
             slack.block_action(
@@ -160,7 +166,7 @@ class People:
         view = self.sim.home_view(user)
         if view is None:
             raise LookupError(f"{self.name(user)} has no Home tab yet")
-        self._noted(Action(user, "home", f"clicks [{button.label}] on the App Home"))
+        self._noted(Action(user, "home", f"clicks {button} on the App Home"))
         await self._send(
             slack.block_action(
                 button.action_id,

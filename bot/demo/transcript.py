@@ -175,10 +175,10 @@ def render_blocks(blocks: Iterable[Mapping[str, Any]]) -> list[str]:
         elif kind == "section":
             said = _text(block.get("text"))
             fields = "   ".join(_text(f) for f in block.get("fields", []))
-            accessory = _element(block.get("accessory") or {})
-            line = " ".join(part for part in (said, fields, accessory) if part)
-            if line:
-                lines.append(line)
+            first, _, rest = "\n".join(part for part in (said, fields) if part).partition("\n")
+            accessory = _element(block.get("accessory") or {})  # shown beside the first line
+            lines.append(" ".join(part for part in (first, accessory) if part))
+            lines.extend(rest.split("\n") if rest else [])
         elif kind == "context":
             lines.append(" · ".join(_text(e) for e in block.get("elements", []) if _text(e)))
         elif kind == "actions":
