@@ -16,6 +16,7 @@ from bot.simulator.cli import add_simulator
 
 if TYPE_CHECKING:
     from feedback.settings import Settings
+    from workflows.engine import Engine
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -390,6 +391,75 @@ class ProgressBar:
         self.stream.flush()
 
 
+def add_sync_embeddings(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "sync-embeddings",
+        help="re-embed every request with the configured embedder (after switching it)",
+        description="Start the durable sync-embeddings run and follow it with a progress\n"
+        "bar until it ends. A worker runs it (feedback-bot serve's, or feedback-bot\n"
+        "worker): Ctrl-C stops following, not the run.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--wait",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="follow the run until it ends (default: on)",
+    )
+    _add_database_url(parser)
+
+    async def run(args: argparse.Namespace) -> int:
+        from datetime import UTC, datetime
+
+        from feedback import migrate
+        from workflows.engine import Engine
+        from workflows.upkeep import sync_embeddings
+
+        url = _domain_settings(args).database_url
+        await migrate.ensure_current(url)
+        async with Engine(url) as engine:
+            run_id = f"sync-embeddings:{datetime.now(UTC).isoformat(timespec='seconds')}"
+            await engine.start(sync_embeddings, run_id=run_id)
+            print(f"started run {run_id}", flush=True)
+            if not args.wait:
+                return 0
+            return await _follow_sync(engine, run_id)
+
+    parser.set_defaults(handler=_domain_command("sync-embeddings", run))
+
+
+async def _follow_sync(
+    engine: Engine, run_id: str, *, poll: float = 0.5, hint_after: float = 10.0
+) -> int:
+    """Show a run of sync-embeddings' batches as a progress bar until it ends."""
+    from workflows.engine import RunStatus
+    from workflows.upkeep import sync_progress
+
+    bar = ProgressBar("sync-embeddings: batches")
+    waited = 0.0
+    while True:
+        run = await engine.get_run(run_id)
+        progress = sync_progress(run)
+        if progress is not None:
+            bar(*progress)
+        if run.status.finished:
+            break
+        if run.status == RunStatus.PENDING and waited <= hint_after < waited + poll:
+            print(
+                "waiting for a worker to take the run: is `feedback-bot serve` or "
+                "`feedback-bot worker` running on this database?",
+                file=sys.stderr,
+            )
+        waited += poll
+        await asyncio.sleep(poll)
+    if run.status != RunStatus.COMPLETED:
+        error = (run.error or {}).get("message", "")
+        print(f"feedback-bot sync-embeddings: the run ended {run.status}: {error}", file=sys.stderr)
+        return 1
+    print(f"embedded {run.result['texts']} texts of {run.result['requests']} requests")
+    return 0
+
+
 def add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "export",
@@ -544,6 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_areas(sub)
     add_requests(sub)
     add_export(sub)
+    add_sync_embeddings(sub)
     add_simulator(sub)
     add_worker(sub)
     add_serve(sub)

@@ -25,10 +25,17 @@ from feedback._util import insert_ignore
 from feedback.schema import related_requests
 from feedback.schema import requests as requests_table
 from workflows.deps import Deps, current
-from workflows.engine import step, workflow
+from workflows.engine import RunRecord, step, workflow
 from workflows.matching import REQUEST_TEXT, matching_text, sync_index
 
-__all__ = ["BATCH", "find_related", "rank_requests", "semantic_search", "sync_embeddings"]
+__all__ = [
+    "BATCH",
+    "find_related",
+    "rank_requests",
+    "semantic_search",
+    "sync_embeddings",
+    "sync_progress",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +50,17 @@ async def sync_embeddings() -> dict[str, Any]:
     for start in range(0, len(request_ids), BATCH):
         done += await embed_batch(request_ids[start : start + BATCH])
     return {"requests": len(request_ids), "texts": done}
+
+
+def sync_progress(run: RunRecord) -> tuple[int, int] | None:
+    """How far a ``sync-embeddings`` run is, from its steps: (batches embedded, batches
+    in all); ``None`` until it has listed the requests."""
+    listed = next((s for s in run.steps if s.name == "list_requests"), None)
+    if listed is None or listed.status != "completed":
+        return None
+    total = -(-len(listed.result) // BATCH)
+    done = sum(1 for s in run.steps if s.name == "embed_batch" and s.status == "completed")
+    return done, total
 
 
 @workflow("find-related")
