@@ -12,7 +12,16 @@ from feedback._util import insert_ignore, utcnow
 from feedback.errors import NotFound
 from feedback.schema import users
 
-__all__ = ["User", "ensure", "ensure_by_email", "get", "get_by_slack_id", "get_many"]
+__all__ = [
+    "User",
+    "ensure",
+    "ensure_by_email",
+    "get",
+    "get_by_slack_id",
+    "get_many",
+    "product_team",
+    "set_product_team",
+]
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,29 @@ async def get_many(conn: AsyncConnection, user_ids: list[str]) -> dict[str, User
         return {}
     rows = (await conn.execute(select(users).where(users.c.id.in_(user_ids)))).mappings()
     return {row["id"]: _user(row) for row in rows}
+
+
+async def set_product_team(conn: AsyncConnection, email: str, *, member: bool) -> User:
+    """Put the person with this e-mail address on the product team (or take them off).
+
+    A person the bot has not met yet is created by e-mail, and gets their Slack id when
+    they first use Slack (Slack shares the address through ``users.info``).
+    """
+    person = await ensure_by_email(
+        conn, user_id=f"u-{email.strip().lower()}", email=email, name=email.split("@")[0]
+    )
+    await conn.execute(
+        update(users).where(users.c.id == person.id).values(is_product_team=member)
+    )
+    return await get(conn, person.id)
+
+
+async def product_team(conn: AsyncConnection) -> list[User]:
+    """The product team, by name."""
+    rows = await conn.execute(
+        select(users).where(users.c.is_product_team.is_(True)).order_by(users.c.name)
+    )
+    return [_user(row) for row in rows.mappings()]
 
 
 async def _find(conn: AsyncConnection, where: object) -> User | None:

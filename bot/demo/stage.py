@@ -31,7 +31,6 @@ from feedback._util import utcnow
 from feedback.database import Database
 from feedback.migrate import upgrade
 from feedback.schema import requests
-from feedback.schema import users as users_table
 from feedback.settings import Settings
 
 __all__ = ["DIGEST_CHANNEL", "PRODUCT_TEAM", "Stage", "fresh_database", "staged"]
@@ -80,14 +79,7 @@ async def seed_domain(database_url: str, embedder: Embedder) -> None:
                 .values(shipped_at=long_ago)
             )
             for email in PRODUCT_TEAM:
-                person = await users.ensure_by_email(
-                    conn, user_id=f"u-{email}", email=email, name=email.split("@")[0]
-                )
-                await conn.execute(
-                    update(users_table)
-                    .where(users_table.c.id == person.id)
-                    .values(is_product_team=True)
-                )
+                await users.set_product_team(conn, email, member=True)
 
 
 def _free_port() -> int:
