@@ -9,16 +9,20 @@ side from the terminal (:mod:`bot.demo.interactive`).
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
 from typing import TextIO
 
+from bot.demo.people import AppRefused
 from bot.demo.scenario import DemoFailed, play
 from bot.demo.stage import fresh_database, staged
 from bot.demo.transcript import Transcript
 
 __all__ = ["run_demo"]
+
+logger = logging.getLogger(__name__)
 
 
 async def run_demo(
@@ -49,8 +53,12 @@ async def run_demo(
 
                 return await repl(stage, transcript)
             outcome = await play(stage, transcript)
-    except DemoFailed as exc:
+    except (DemoFailed, AppRefused) as exc:
         print(f"\nfeedback-bot demo: failed: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the demo's edge: the reason, not a traceback
+        logger.debug("the demo failed", exc_info=True)
+        print(f"\nfeedback-bot demo: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     took = time.monotonic() - started
     out.write(
