@@ -8,6 +8,10 @@
     matcher = Matcher(embedder, VectorIndex(embedder.name, embedder.dim))
     decision = await matcher.decide("Acme needs SSO with Okta")
     decision.tier                                    # Tier.LINK, Tier.ASK or Tier.NEW
+    decision.reason                                  # why a close match was asked, if so
+
+    compare_specifics("Upgrade Netty to 4.1.77", "Upgrade Netty to 4.1.89")
+    # Mismatch(...): str() gives "4.1.77 vs 4.1.89"; None when both name the same
 
 Errors: see :mod:`agents.errors`.
 """
@@ -55,6 +59,9 @@ from agents.llm import (
     weekly_digest,
 )
 from agents.matcher import JUDGE_THRESHOLDS, Candidate, Judge, MatchDecision, Matcher
+from agents.specifics import Mismatch
+from agents.specifics import compare as compare_specifics
+from agents.specifics import specifics as find_specifics
 from agents.thresholds import Thresholds, Tier
 
 __all__ = [
@@ -90,6 +97,7 @@ __all__ = [
     "MatchEvalSet",
     "Matcher",
     "MatchingDataError",
+    "Mismatch",
     "OpenAIEmbedder",
     "ProductArea",
     "RequestDraft",
@@ -101,10 +109,12 @@ __all__ = [
     "area_insights",
     "calibrate",
     "calibrate_files",
+    "compare_specifics",
     "compose_dm",
     "draft_request",
     "evaluate_files",
     "extract_feedback",
+    "find_specifics",
     "get_embedder",
     "load_match_eval",
     "weekly_digest",

@@ -18,23 +18,32 @@ Metrics (``q`` = all queries, ``m`` = queries with a match, ``u`` = queries with
 
 Calibration method (:func:`calibrate`):
 
-1. Link rule: link when ``best >= link`` and ``best - runner_up >= margin``. Candidate
-   values form a coarse grid (link in steps of 0.005 over the observed scores, margin in
-   0, 0.01, ..., 0.10); a coarse grid and round numbers keep the result from chasing
-   noise.
+1. Link rule: link when ``best >= link`` and ``best - runner_up >= margin``, and the
+   specifics guard did not stop the link (queries marked ``guarded`` never link; see
+   :mod:`agents.specifics`). Candidate values form a coarse grid (link in steps of 0.005
+   over the observed scores, margin in 0, 0.01, ..., 0.10); a coarse grid and round
+   numbers keep the result from chasing noise.
 2. A pair qualifies when, on *every* file, the lower end of the one-sided Wilson score
-   interval of link precision (at ``confidence``, 95 % by default) reaches the target.
-   The bound demands more evidence from pairs that link few queries, and requiring it on
-   each file (e.g. requests with and without linked feedback, k5 and k1) keeps thresholds
-   that hold on only one kind of corpus out.
-3. Among qualifying pairs, take the one with the highest mean link coverage across the
-   files; ties go to fewer false links, then to the higher link threshold.
+   interval of link precision (at ``confidence``, 95 % by default) reaches the target
+   and the false-link rate stays within ``max_false_link`` (2 % by default). The bound
+   demands more evidence from pairs that link few queries, and requiring it on each
+   file (e.g. requests with and without linked feedback, conversational and technical
+   text) keeps thresholds that hold on only one kind of corpus out.
+3. Among qualifying pairs, take the one with the most coverage net of wrong links: the
+   mean across files of ``(right links - WRONG_LINK_COST * wrong links) / queries with a
+   match``. A wrong link hides a customer's pain under the wrong request until someone
+   notices and undoes it, so it costs more than the question it saved
+   (``WRONG_LINK_COST`` = 2); this is what makes the margin worth its questions. Ties
+   go to the higher link threshold, then the smaller margin.
 4. The ask threshold is the highest grid value at or below the link threshold for which
    the mean miss rate across files stays within ``max_miss`` (20 % by default): below
    it, feedback becomes a new request without asking anyone.
 
-When no pair qualifies, the pair with the best worst-file bound is returned with
-``reached=False``.
+When no pair qualifies on every file, files on which *no* pair that links anything
+reaches the precision bound (too few labelled matches to prove it, or labels too noisy)
+are set aside for precision but still hold the false-link cap; the pair is chosen among
+the rest as above, and ``reached`` is ``False``, naming those files in ``unproven``.
+When even that leaves nothing, the pair with the best worst-file bound is returned.
 """
 
 from __future__ import annotations
@@ -66,6 +75,8 @@ Bools = npt.NDArray[np.bool_]
 
 MARGINS = tuple(round(0.01 * i, 2) for i in range(11))
 STEP = 0.005
+WRONG_LINK_COST = 2.0
+"""How many right links one wrong link undoes, when choosing among qualifying pairs."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -79,6 +90,8 @@ class ScoredQueries:
         top_correct: The best candidate is the right request.
         matchable: The query has a right request.
         rank: 1-based rank of the right request among the candidates, 0 when absent.
+        guarded: The specifics guard stopped a link to the best candidate (default:
+            nowhere).
     """
 
     name: str
@@ -87,19 +100,39 @@ class ScoredQueries:
     top_correct: Bools
     matchable: Bools
     rank: npt.NDArray[np.int64]
+    guarded: Bools | None = None
 
     def __post_init__(self) -> None:
         n = len(self.best)
-        sizes = {len(a) for a in (self.runner_up, self.top_correct, self.matchable, self.rank)}
+        if self.guarded is None:
+            object.__setattr__(self, "guarded", np.zeros(n, dtype=bool))
+        arrays = (self.runner_up, self.top_correct, self.matchable, self.rank, self.guard)
+        sizes = {len(a) for a in arrays}
         if sizes != {n}:
             raise ValueError(f"ScoredQueries {self.name!r}: arrays differ in length")
         if np.any(self.top_correct & ~self.matchable):
             raise ValueError(f"ScoredQueries {self.name!r}: a query without a match is correct")
 
+    @property
+    def guard(self) -> Bools:
+        """``guarded``, never ``None``."""
+        return self.guarded if self.guarded is not None else np.zeros(len(self.best), bool)
+
+    def links(self, thresholds: Thresholds) -> Bools:
+        """Which queries the thresholds link (the guard's included).
+
+        Args:
+            thresholds: The thresholds.
+
+        Returns:
+            A boolean mask.
+        """
+        return thresholds.links(self.best, self.runner_up) & ~self.guard
+
     def __repr__(self) -> str:
         return (
             f"ScoredQueries({self.name!r}, queries={len(self.best)}, "
-            f"matchable={int(self.matchable.sum())})"
+            f"matchable={int(self.matchable.sum())}, guarded={int(self.guard.sum())})"
         )
 
 
@@ -197,8 +230,8 @@ def link_stats(scored: ScoredQueries, thresholds: Thresholds) -> LinkStats:
     Returns:
         The resulting statistics.
     """
-    linked = thresholds.links(scored.best, scored.runner_up)
-    asked = thresholds.asks(scored.best, scored.runner_up)
+    linked = scored.links(thresholds)
+    asked = (np.asarray(scored.best) >= thresholds.ask) & ~linked
     right = int((linked & scored.top_correct).sum())
     links = int(linked.sum())
     m = scored.matchable
@@ -242,8 +275,12 @@ class Calibration:
         precision: The target link precision.
         confidence: Confidence of the precision lower bound.
         max_miss: The allowed mean miss rate behind the ask threshold.
-        reached: Every file's precision lower bound reaches the target.
+        reached: Every file's precision lower bound reaches the target, and every
+            file's false-link rate stays within ``max_false_link``.
         files: Per-file results.
+        max_false_link: The allowed false-link rate on each file.
+        unproven: Files set aside for precision because no rule that links anything
+            reaches the bound on them (they still hold the false-link cap).
     """
 
     thresholds: Thresholds
@@ -252,6 +289,8 @@ class Calibration:
     max_miss: float
     reached: bool
     files: tuple[FileCalibration, ...]
+    max_false_link: float = 0.02
+    unproven: tuple[str, ...] = ()
 
 
 def calibrate(
@@ -260,6 +299,8 @@ def calibrate(
     precision: float = 0.95,
     confidence: float = 0.95,
     max_miss: float = 0.2,
+    max_false_link: float = 0.02,
+    ask_at_most: float | None = None,
 ) -> Calibration:
     """Find thresholds reaching a link precision on every file (method: module docstring).
 
@@ -268,6 +309,9 @@ def calibrate(
         precision: Target link precision in (0, 1).
         confidence: One-sided confidence of the precision bound (0.5: point estimate).
         max_miss: Allowed mean share of matchable queries filed as new.
+        max_false_link: Allowed false-link rate on each file (1 turns the cap off).
+        ask_at_most: Cap the ask threshold (labelled decisions cannot show what falls
+            below the ask threshold in force, so they must not raise it).
 
     Returns:
         The calibration.
@@ -279,16 +323,30 @@ def calibrate(
         raise ValueError("calibrate needs at least one file with queries")
     if not (0 < precision < 1 and 0.5 <= confidence < 1 and 0 <= max_miss <= 1):
         raise ValueError("need 0 < precision < 1, 0.5 <= confidence < 1, 0 <= max_miss <= 1")
+    if not 0 <= max_false_link <= 1:
+        raise ValueError("need 0 <= max_false_link <= 1")
     grid = _grid(files)
-    link, margin, reached = _best_link_rule(files, grid, precision, confidence)
+    search = _Search(files, grid, precision, confidence, max_false_link)
+    link, margin, reached, unproven = search.best_rule()
     ask = _ask_threshold(files, grid, link, max_miss)
-    thresholds = Thresholds(link=link, ask=ask, margin=margin)
+    if ask_at_most is not None:
+        ask = min(ask, ask_at_most)
+    thresholds = Thresholds(link=link, ask=min(ask, link), margin=margin)
     results = []
     for f in files:
         stats = link_stats(f, thresholds)
         bound = wilson_lower_bound(stats.right_links, stats.links, confidence)
         results.append(FileCalibration(f.name, stats, bound))
-    return Calibration(thresholds, precision, confidence, max_miss, reached, tuple(results))
+    return Calibration(
+        thresholds,
+        precision,
+        confidence,
+        max_miss,
+        reached,
+        tuple(results),
+        max_false_link=max_false_link,
+        unproven=unproven,
+    )
 
 
 def _grid(files: Sequence[ScoredQueries]) -> Floats:
@@ -300,44 +358,99 @@ def _grid(files: Sequence[ScoredQueries]) -> Floats:
     return np.round(np.arange(low, high + STEP / 2, STEP), 3)
 
 
-def _best_link_rule(
-    files: Sequence[ScoredQueries], grid: Floats, precision: float, confidence: float
-) -> tuple[float, float, bool]:
-    """Search (link, margin) pairs; returns the pair and whether it reaches the target."""
-    best_key: tuple[float, ...] | None = None
-    fallback_key: tuple[float, ...] | None = None
-    choice = fallback = (float(grid[-1]), 0.0)
-    for margin in MARGINS:
-        for link in grid.tolist():
-            worst, coverage, false_links = _evaluate_pair(files, link, margin, confidence)
-            if worst >= precision:
-                key = (coverage, -false_links, link, -margin)
-                if best_key is None or key > best_key:
-                    best_key, choice = key, (link, margin)
-            fkey = (worst, coverage, link)
-            if fallback_key is None or fkey > fallback_key:
-                fallback_key, fallback = fkey, (link, margin)
-    if best_key is None:
-        return fallback[0], fallback[1], False
-    return choice[0], choice[1], True
+@dataclass(frozen=True)
+class _Pair:
+    """What one (link, margin) pair does across the files."""
+
+    link: float
+    margin: float
+    bounds: tuple[float | None, ...]  # per file; None when it links nothing there
+    false_link_ok: bool
+    coverage: float
+    net: float  # mean (right - WRONG_LINK_COST * wrong) / matchable
+
+    def proven(self, precision: float, skip: frozenset[int] = frozenset()) -> bool:
+        return (
+            self.false_link_ok
+            and self.coverage > 0
+            and all(b is None or b >= precision for i, b in enumerate(self.bounds) if i not in skip)
+        )
 
 
-def _evaluate_pair(
-    files: Sequence[ScoredQueries], link: float, margin: float, confidence: float
-) -> tuple[float, float, int]:
-    """Worst-file precision bound, mean coverage and total false links of one pair."""
-    worst, coverages, false_links = 1.0, [], 0
-    for f in files:
-        linked = (f.best >= link) & (f.best - f.runner_up >= margin)
-        right = int((linked & f.top_correct).sum())
-        links = int(linked.sum())
-        if links:
-            worst = min(worst, wilson_lower_bound(right, links, confidence))
-        coverages.append(right / max(int(f.matchable.sum()), 1))
-        false_links += links - right
-    if not any(coverages):
-        worst = 0.0  # a rule that links nothing right proves nothing
-    return worst, float(np.mean(coverages)), false_links
+class _Search:
+    """The grid search of the link rule (steps 1 to 3 of the module docstring)."""
+
+    def __init__(
+        self,
+        files: Sequence[ScoredQueries],
+        grid: Floats,
+        precision: float,
+        confidence: float,
+        max_false_link: float,
+    ) -> None:
+        self.files, self.precision = files, precision
+        self.pairs = [
+            self._evaluate(link, margin, confidence, max_false_link)
+            for margin in MARGINS
+            for link in grid.tolist()
+        ]
+
+    def _evaluate(
+        self, link: float, margin: float, confidence: float, max_false_link: float
+    ) -> _Pair:
+        bounds: list[float | None] = []
+        coverages, nets, false_link_ok = [], [], True
+        for f in self.files:
+            linked = (f.best >= link) & (f.best - f.runner_up >= margin) & ~f.guard
+            right = int((linked & f.top_correct).sum())
+            links = int(linked.sum())
+            bounds.append(wilson_lower_bound(right, links, confidence) if links else None)
+            matchable = max(int(f.matchable.sum()), 1)
+            coverages.append(right / matchable)
+            nets.append((right - WRONG_LINK_COST * (links - right)) / matchable)
+            unmatched = int((~f.matchable).sum())
+            if unmatched and int((linked & ~f.matchable).sum()) / unmatched > max_false_link:
+                false_link_ok = False
+        return _Pair(
+            link,
+            margin,
+            tuple(bounds),
+            false_link_ok,
+            float(np.mean(coverages)),
+            float(np.mean(nets)),
+        )
+
+    def best_rule(self) -> tuple[float, float, bool, tuple[str, ...]]:
+        """The chosen (link, margin), whether it reaches the target, and unproven files."""
+        chosen = self._choose(frozenset())
+        if chosen is not None:
+            return chosen.link, chosen.margin, True, ()
+        skip = frozenset(
+            i
+            for i in range(len(self.files))
+            if not any(
+                p.bounds[i] is not None and p.bounds[i] >= self.precision  # type: ignore[operator]
+                for p in self.pairs
+            )
+        )
+        chosen = self._choose(skip) if len(skip) < len(self.files) else None
+        if chosen is not None:
+            names = tuple(self.files[i].name for i in sorted(skip))
+            return chosen.link, chosen.margin, False, names
+        fallback = max(self.pairs, key=lambda p: (_worst(p), p.coverage, p.link))
+        return fallback.link, fallback.margin, False, ()
+
+    def _choose(self, skip: frozenset[int]) -> _Pair | None:
+        qualifying = [p for p in self.pairs if p.proven(self.precision, skip)]
+        if not qualifying:
+            return None
+        return max(qualifying, key=lambda p: (round(p.net, 12), p.link, -p.margin))
+
+
+def _worst(pair: _Pair) -> float:
+    if pair.coverage == 0:
+        return 0.0  # a rule that links nothing right proves nothing
+    return min((b for b in pair.bounds if b is not None), default=1.0)
 
 
 def _ask_threshold(

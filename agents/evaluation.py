@@ -15,6 +15,7 @@ metric definitions are in :mod:`agents.calibration`.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import math
@@ -35,6 +36,7 @@ from agents.calibration import (
     link_stats,
     recall_at_k,
     roc_auc,
+    wilson_lower_bound,
 )
 from agents.embedders import Embedder, get_embedder
 from agents.errors import EmbedderConfigError, MatchingDataError
@@ -56,6 +58,7 @@ __all__ = [
     "evaluate_files",
     "format_calibration",
     "format_reports",
+    "load_labelled_csv",
     "load_match_eval",
     "resolve_thresholds",
     "score_file",
@@ -122,6 +125,10 @@ class EvalReport:
         ask_share: All queries decided ``ask``.
         texts_per_second: Request texts and queries embedded, indexed and decided per second.
         thresholds: The thresholds applied.
+        links: Queries decided ``link``.
+        precision_lower_bound: One-sided 95 % Wilson lower bound of the link precision.
+        link_share: All queries decided ``link``.
+        guarded: Queries whose link the specifics guard turned into a question.
     """
 
     file: str
@@ -134,6 +141,10 @@ class EvalReport:
     ask_share: float | None
     texts_per_second: float
     thresholds: Thresholds
+    links: int = 0
+    precision_lower_bound: float | None = None
+    link_share: float | None = None
+    guarded: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The report as a JSON-ready dict (without the thresholds)."""
@@ -167,6 +178,79 @@ def load_match_eval(path: str | Path) -> MatchEvalSet:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MatchingDataError(f"{path}: not valid JSON inside the gzip ({exc})") from exc
     return _parse(path, doc)
+
+
+TEXT_COLUMNS = ("text", "feedback", "feedback_text", "quote")
+REQUEST_COLUMNS = ("request_id", "request", "match")
+
+
+def load_labelled_csv(
+    path: str | Path, requests: Sequence[EvalRequest], *, name: str | None = None
+) -> MatchEvalSet:
+    """Read a CSV of labelled feedback exported from a workspace, against its requests.
+
+    The CSV (UTF-8, a header line) has a text column (``text``, ``feedback``,
+    ``feedback_text`` or ``quote``) and a request column (``request_id``, ``request``
+    or ``match``), empty when the feedback matches no request. Feedback already filed
+    is among its request's texts in a workspace: every text equal to a row's text
+    (ignoring case and spacing) is held out of the requests, so a row is never matched
+    against its own words. A request left with no text is dropped.
+
+    Args:
+        path: The CSV file.
+        requests: The workspace's requests (``texts[0]`` the request's own text).
+        name: The set's name (default: the file's name).
+
+    Returns:
+        The labelled set.
+
+    Raises:
+        MatchingDataError: The file is missing or unreadable, a column is missing, a
+            row has no text, or a row names a request that is not among ``requests``.
+    """
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+            header = [c.strip().lower() for c in (rows[0].keys() if rows else [])]
+    except FileNotFoundError as exc:
+        raise MatchingDataError(f"{path}: no such file") from exc
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise MatchingDataError(f"{path}: cannot read the CSV ({exc})") from exc
+    if not rows:
+        raise MatchingDataError(f"{path}: no rows (expected a header and labelled feedback)")
+    text_col = next((c for c in TEXT_COLUMNS if c in header), None)
+    request_col = next((c for c in REQUEST_COLUMNS if c in header), None)
+    if text_col is None or request_col is None:
+        raise MatchingDataError(
+            f"{path}: the header needs a text column ({', '.join(TEXT_COLUMNS)}) and a "
+            f"request column ({', '.join(REQUEST_COLUMNS)}); it has {', '.join(header)}"
+        )
+    ids = {r.id for r in requests}
+    queries = []
+    for line, raw in enumerate(rows, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+        text, match = row.get(text_col, ""), row.get(request_col, "") or None
+        if not text:
+            raise MatchingDataError(f"{path}, line {line}: the {text_col!r} column is empty")
+        if match is not None and match not in ids:
+            raise MatchingDataError(
+                f"{path}, line {line}: request {match!r} is not a request of the workspace"
+            )
+        queries.append(EvalQuery(text, match))
+    held_out = {_plain(q.text) for q in queries}
+    kept = []
+    for request in requests:
+        texts = tuple(t for t in request.texts if _plain(t) not in held_out)
+        if texts:
+            kept.append(EvalRequest(request.id, texts))
+    if not kept:
+        raise MatchingDataError(f"{path}: no request is left to match against")
+    return MatchEvalSet(name or path.name, path, tuple(kept), tuple(queries))
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def _parse(path: Path, doc: Any) -> MatchEvalSet:
@@ -253,7 +337,8 @@ def _scored(data: MatchEvalSet, decisions: Sequence[MatchDecision]) -> ScoredQue
         if query.match in ids:
             rank[i] = ids.index(query.match) + 1
     matchable = np.array([q.match is not None for q in data.queries], dtype=bool)
-    return ScoredQueries(data.name, best, runner_up, rank == 1, matchable, rank)
+    guarded = np.array([d.mismatch is not None for d in decisions], dtype=bool)
+    return ScoredQueries(data.name, best, runner_up, rank == 1, matchable, rank, guarded)
 
 
 def _none_if_nan(value: float) -> float | None:
@@ -261,12 +346,15 @@ def _none_if_nan(value: float) -> float | None:
 
 
 async def evaluate_files(
-    paths: Sequence[str | Path], embedder: Embedder, thresholds: Thresholds | None = None
+    paths: Sequence[str | Path | MatchEvalSet],
+    embedder: Embedder,
+    thresholds: Thresholds | None = None,
 ) -> list[EvalReport]:
     """Evaluate matching on labelled files.
 
     Args:
-        paths: ``match-eval/1`` files.
+        paths: ``match-eval/1`` files (or sets already loaded, e.g. by
+            :func:`load_labelled_csv`).
         embedder: The embedder.
         thresholds: Override the embedder's thresholds.
 
@@ -277,12 +365,13 @@ async def evaluate_files(
         MatchingDataError: A file is malformed (checked before any embedding).
         EmbedderConfigError: The embedder has no thresholds and none were given.
     """
-    sets = [load_match_eval(p) for p in paths]
+    sets = [_load(p) for p in paths]
     reports = []
     for data in sets:
         scored, decisions, speed = await score_file(data, embedder, thresholds)
         used = decisions[0].thresholds
         stats = link_stats(scored, used)
+        tiers = [d.tier.value for d in decisions]
         reports.append(
             EvalReport(
                 file=data.name,
@@ -295,27 +384,39 @@ async def evaluate_files(
                 ask_share=_none_if_nan(stats.ask_share),
                 texts_per_second=speed,
                 thresholds=used,
+                links=stats.links,
+                precision_lower_bound=(
+                    wilson_lower_bound(stats.right_links, stats.links) if stats.links else None
+                ),
+                link_share=tiers.count("link") / len(tiers),
+                guarded=sum(bool(d.reason) and d.mismatch is not None for d in decisions),
             )
         )
     return reports
 
 
+def _load(source: str | Path | MatchEvalSet) -> MatchEvalSet:
+    return source if isinstance(source, MatchEvalSet) else load_match_eval(source)
+
+
 async def calibrate_files(
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path | MatchEvalSet],
     embedder: Embedder,
     *,
     precision: float = 0.95,
     confidence: float = 0.95,
     max_miss: float = 0.2,
+    max_false_link: float = 0.02,
 ) -> Calibration:
     """Calibrate an embedder's thresholds on labelled files (method: :mod:`agents.calibration`).
 
     Args:
-        paths: ``match-eval/1`` files.
+        paths: ``match-eval/1`` files (or loaded sets).
         embedder: The embedder.
         precision: Target link precision.
         confidence: Confidence of the precision lower bound.
         max_miss: Allowed mean share of matchable queries filed as new.
+        max_false_link: Allowed false-link rate on each file.
 
     Returns:
         The calibration.
@@ -323,11 +424,17 @@ async def calibrate_files(
     Raises:
         MatchingDataError: A file is malformed.
     """
-    sets = [load_match_eval(p) for p in paths]
+    sets = [_load(p) for p in paths]
     # Scores do not depend on thresholds; any valid ones will do for scoring.
     placeholder = Thresholds(link=1.0, ask=1.0)
     scored = [(await score_file(data, embedder, placeholder))[0] for data in sets]
-    return calibrate(scored, precision=precision, confidence=confidence, max_miss=max_miss)
+    return calibrate(
+        scored,
+        precision=precision,
+        confidence=confidence,
+        max_miss=max_miss,
+        max_false_link=max_false_link,
+    )
 
 
 def _fmt(value: float | None) -> str:
@@ -348,10 +455,13 @@ def format_reports(reports: Sequence[EvalReport]) -> str:
         "recall@1",
         "recall@5",
         "auc",
+        "links",
         "link prec",
+        "lower bnd",
         "link cov",
         "false link",
-        "ask share",
+        "linked",
+        "asked",
         "texts/s",
     )
     rows = [header] + [
@@ -360,9 +470,12 @@ def format_reports(reports: Sequence[EvalReport]) -> str:
             _fmt(r.recall_at_1),
             _fmt(r.recall_at_5),
             _fmt(r.auc),
+            str(r.links),
             _fmt(r.link_precision),
+            _fmt(r.precision_lower_bound),
             _fmt(r.link_coverage),
             _fmt(r.false_link_rate),
+            _fmt(r.link_share),
             _fmt(r.ask_share),
             f"{r.texts_per_second:.0f}",
         )
@@ -384,12 +497,19 @@ def format_calibration(result: Calibration) -> str:
     t = result.thresholds
     status = "reached" if result.reached else "NOT reached on every file (best effort shown)"
     lines = [
-        f"link >= {t.link:.3f} with a lead of >= {t.margin:.3f} over the runner-up; "
-        f"ask >= {t.ask:.3f}; else new",
+        f"link >= {t.link:.3f} with a lead of >= {t.margin:.3f} over the runner-up, and the "
+        f"same specifics named; ask >= {t.ask:.3f}; else new",
         f"target link precision {result.precision:.3f} at {result.confidence:.0%} "
-        f"confidence: {status}; ask threshold keeps the mean miss rate <= {result.max_miss:.0%}",
-        "",
+        f"confidence and false links <= {result.max_false_link:.0%} on every file: {status}; "
+        f"ask threshold keeps the mean miss rate <= {result.max_miss:.0%}",
     ]
+    if result.unproven:
+        lines.append(
+            "no rule that links anything proves the precision on "
+            + ", ".join(result.unproven)
+            + " (too few or too noisy labels): held to the false-link cap only"
+        )
+    lines.append("")
     header = (
         "file",
         "links",
@@ -437,8 +557,12 @@ metrics (fractions in 0..1; "queries with a match" have a right request in the f
   link precision      among queries decided `link`, the share linked to the right
                       request (a link on a query without a match is wrong)
   link coverage       share of queries with a match linked to the right request
+  links               queries decided `link`
+  lower bnd           one-sided 95% Wilson lower bound of the link precision
   false link rate     share of queries without a match decided `link`
-  ask share           share of all queries decided `ask`
+  linked, asked       share of all queries decided `link` / `ask` (ask share; a
+                      link the specifics guard stopped, or one within the margin,
+                      is asked)
   texts/s             request texts and queries embedded, indexed and decided per second
 """
 
@@ -563,7 +687,9 @@ def calibration_json(result: Calibration) -> dict[str, Any]:
         "precision": result.precision,
         "confidence": result.confidence,
         "max_miss": result.max_miss,
+        "max_false_link": result.max_false_link,
         "reached": result.reached,
+        "unproven": list(result.unproven),
         "files": [
             {
                 "file": f.name,

@@ -2,7 +2,12 @@
 
 :meth:`Matcher.decide` embeds the text, takes the ``top_k`` closest requests from the
 :class:`~agents.index.VectorIndex` and applies the scorer's thresholds to the best
-score and its lead over the runner-up (see :mod:`agents.thresholds`). With a
+score and its lead over the runner-up (see :mod:`agents.thresholds`). A ``link`` also
+needs the feedback and the best candidate's best-matching text to name the same
+specifics (versions, identifiers, product names: :mod:`agents.specifics`); when they
+differ, or when the runner-up is within the margin, the decision is ``ask`` and its
+``reason`` says why (a judge, which reads the specifics itself, is not second-guessed
+by the guard). With a
 :class:`Judge` (an LLM re-ranker), the judge gives each candidate a confidence in 0..1
 and a reason; candidates are re-ranked by confidence and the judge's own thresholds
 decide. When the judge fails (:class:`~agents.errors.AgentsError`), the embedding
@@ -25,6 +30,7 @@ from typing import Protocol
 from agents.embedders import Embedder
 from agents.errors import AgentsError, EmbedderConfigError, LLMOutputInvalid
 from agents.index import Hit, VectorIndex
+from agents.specifics import Mismatch, compare
 from agents.thresholds import Thresholds, Tier
 
 __all__ = [
@@ -123,6 +129,11 @@ class MatchDecision:
         thresholds: The thresholds applied.
         scorer: What produced the ranking scores: the embedder's or the judge's name.
         note: Why the scorer is not the configured one (a judge failure), else ``""``.
+        mismatch: What the feedback and the best candidate name differently
+            (:func:`agents.specifics.compare`), whatever the tier; ``None`` when nothing
+            differs or there is no candidate.
+        reason: Why a score high enough to link was put to a person (the specifics
+            differ, or the runner-up is within the margin), else ``""``.
     """
 
     tier: Tier
@@ -130,6 +141,8 @@ class MatchDecision:
     thresholds: Thresholds
     scorer: str
     note: str = ""
+    mismatch: Mismatch | None = None
+    reason: str = ""
 
     @property
     def best(self) -> Candidate | None:
@@ -145,9 +158,10 @@ class MatchDecision:
         best = self.best
         top = "none" if best is None else f"{best.request_id!r} ({_value(best):.3f})"
         note = f", note={self.note!r}" if self.note else ""
+        reason = f", reason={self.reason!r}" if self.reason else ""
         return (
             f"MatchDecision(tier={self.tier.value}, best={top}, scorer={self.scorer!r}, "
-            f"thresholds={self.thresholds!r}, candidates={len(self.candidates)}{note})"
+            f"thresholds={self.thresholds!r}, candidates={len(self.candidates)}{note}{reason})"
         )
 
 
@@ -282,7 +296,8 @@ class Matcher:
         decisions = []
         for text, found in zip(texts, hits, strict=True):
             candidates = tuple(self._candidate(hit) for hit in found)
-            decisions.append(await self._decide(text, candidates))
+            decision = await self._decide(text, candidates)
+            decisions.append(_guarded(text, decision, decision.scorer == self.embedder.name))
         return decisions
 
     def _candidate(self, hit: Hit) -> Candidate:
@@ -306,6 +321,29 @@ class Matcher:
         second = candidates[1].score if len(candidates) > 1 else None
         tier = self.thresholds.tier(best, second)
         return MatchDecision(tier, candidates, self.thresholds, self.embedder.name)
+
+
+def _guarded(text: str, decision: MatchDecision, by_embedding: bool) -> MatchDecision:
+    """Apply the specifics guard and explain a margin: a ``link`` may become ``ask``.
+
+    The guard stops embedding links only: a judge reads the specifics itself.
+    """
+    best = decision.best
+    if best is None:
+        return decision
+    mismatch = compare(text, best.matched_text or best.text)
+    reason = ""
+    tier = decision.tier
+    value = _value(best)
+    if tier is Tier.LINK and mismatch is not None and by_embedding:
+        tier, reason = Tier.ASK, mismatch.reason
+    elif tier is Tier.ASK and value >= decision.thresholds.link:
+        second = _value(decision.candidates[1])  # below the margin, so there is one
+        reason = (
+            f"Two requests are about equally close ({value:.2f} and {second:.2f}): "
+            f"a person should pick."
+        )
+    return replace(decision, tier=tier, mismatch=mismatch, reason=reason)
 
 
 def _apply_judgements(

@@ -35,7 +35,14 @@ def add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _add_matching_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``eval-matching`` and ``calibrate``."""
-    parser.add_argument("files", nargs="+", metavar="FILE", help="match-eval/1 files (.json.gz)")
+    parser.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="match-eval/1 files (.json.gz), or CSVs exported from the workspace (columns "
+        "text and request_id, empty when no request fits; matched against the requests in "
+        "the database, the CSV's own rows held out)",
+    )
     parser.add_argument(
         "--embedder",
         choices=("local", "openai", "fake"),
@@ -50,6 +57,16 @@ def _add_matching_options(parser: argparse.ArgumentParser) -> None:
         "OpenAI's); the key comes from $OPENAI_API_KEY",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_database_url(parser)
+
+
+async def _matching_sources(args: argparse.Namespace, embedder: str) -> list[Any]:
+    """The files, with CSVs read against the workspace's requests (bot.matching_admin)."""
+    from bot.matching_admin import load_sources
+
+    if not _has_csv(args):
+        return list(args.files)
+    return await load_sources(args.files, embedder, args.database_url)
 
 
 def add_eval_matching(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,6 +93,7 @@ def add_eval_matching(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
         from agents import evaluation as ev
         from agents.errors import AgentsError
+        from feedback.errors import ConfigurationError
 
         embedder = None
         try:
@@ -89,8 +107,11 @@ def add_eval_matching(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
             thresholds = ev.resolve_thresholds(
                 embedder, link=args.link, ask=args.ask, margin=args.margin
             )
-            reports = await ev.evaluate_files(args.files, embedder, thresholds)
-        except AgentsError as exc:
+            if not args.files:
+                raise ValueError("name at least one FILE")
+            sources = await _matching_sources(args, embedder.name)
+            reports = await ev.evaluate_files(sources, embedder, thresholds)
+        except (AgentsError, ValueError, ConfigurationError) as exc:
             print(f"feedback-bot eval-matching: error: {exc}", file=sys.stderr)
             return 2
         finally:
@@ -114,7 +135,12 @@ def add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="derive link/ask thresholds for a target link precision",
         description="Print the link, margin and ask thresholds that reach a target link\n"
         "precision on labelled match-eval/1 files, and what they give on each file.\n"
-        "Exit status 1 when the target is out of reach.",
+        "With --from-decisions, derive them from the workspace's own decisions instead\n"
+        "(questions people answered, Undos of automatic links, links kept for a week)\n"
+        "and print what would change. --apply puts them in force (an audit entry the\n"
+        "workers read within 30 s; `feedback-bot status` shows it). Exit status 1 when\n"
+        "the target is out of reach, or there are too few decisions: the thresholds in\n"
+        "force stay.",
         epilog=calibration_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -135,44 +161,133 @@ def add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=0.2,
         help="allowed share of matchable feedback filed as new (default 0.2)",
     )
+    parser.add_argument(
+        "--max-false-link",
+        type=float,
+        default=0.02,
+        help="allowed share of feedback without a request that is linked, on each file "
+        "(default 0.02)",
+    )
+    parser.add_argument(
+        "--from-decisions",
+        action="store_true",
+        help="learn from the workspace's decisions in the database instead of FILEs",
+    )
+    parser.add_argument(
+        "--settled-days",
+        type=float,
+        default=7.0,
+        help="--from-decisions: an automatic link standing this long without an Undo "
+        "counts as right (default 7)",
+    )
+    parser.add_argument(
+        "--apply",
+        action="store_true",
+        help="put the thresholds in force in the database (default: only print them)",
+    )
 
     async def handler(args: argparse.Namespace) -> int:
-        import json
-        import os
-
-        from agents import evaluation as ev
         from agents.errors import AgentsError
+        from feedback.errors import ConfigurationError
 
-        embedder = None
         try:
-            embedder = ev.build_embedder(
-                args.embedder,
-                model=args.model,
-                dimensions=args.dimensions,
-                base_url=args.base_url,
-                environ=os.environ,
-            )
-            result = await ev.calibrate_files(
-                args.files,
-                embedder,
-                precision=args.precision,
-                confidence=args.confidence,
-                max_miss=args.max_miss,
-            )
-        except (AgentsError, ValueError) as exc:
+            if args.from_decisions:
+                if args.files:
+                    raise ValueError("--from-decisions takes no FILE")
+                return await _domain_command("calibrate", _calibrate_from_decisions)(args)
+            if not args.files:
+                raise ValueError("name at least one FILE, or use --from-decisions")
+            return await _calibrate_files(args)
+        except (AgentsError, ValueError, ConfigurationError) as exc:
             print(f"feedback-bot calibrate: error: {exc}", file=sys.stderr)
             return 2
-        finally:
-            if embedder is not None:
-                await ev.close_embedder(embedder)
-        print(
-            json.dumps(ev.calibration_json(result), indent=2)
-            if args.json
-            else ev.format_calibration(result)
-        )
-        return 0 if result.reached else 1
 
     parser.set_defaults(handler=handler)
+
+
+def _has_csv(args: argparse.Namespace) -> bool:
+    return any(str(f).lower().endswith(".csv") for f in args.files)
+
+
+async def _calibrate_files(args: argparse.Namespace) -> int:
+    import json
+    import os
+
+    from agents import evaluation as ev
+
+    embedder = ev.build_embedder(
+        args.embedder,
+        model=args.model,
+        dimensions=args.dimensions,
+        base_url=args.base_url,
+        environ=os.environ,
+    )
+    try:
+        sources = await _matching_sources(args, embedder.name)
+        result = await ev.calibrate_files(
+            sources,
+            embedder,
+            precision=args.precision,
+            confidence=args.confidence,
+            max_miss=args.max_miss,
+            max_false_link=args.max_false_link,
+        )
+    finally:
+        await ev.close_embedder(embedder)
+    print(
+        json.dumps(ev.calibration_json(result), indent=2)
+        if args.json
+        else ev.format_calibration(result)
+    )
+    if args.apply:
+        from bot.matching_admin import apply_calibration
+        from feedback import migrate
+        from feedback.database import Database
+
+        url = _domain_settings(args).database_url
+        await migrate.ensure_current(url)
+        async with Database(url) as db:
+            return await apply_calibration(db, args, embedder.name, result, args.files)
+    return 0 if result.reached else 1
+
+
+async def _calibrate_from_decisions(args: argparse.Namespace) -> int:
+    from bot.matching_admin import calibrate_from_decisions
+    from feedback import migrate
+    from feedback.database import Database
+
+    url = _domain_settings(args).database_url
+    await migrate.ensure_current(url)
+    async with Database(url) as db:
+        return await calibrate_from_decisions(db, args)
+
+
+def add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "status",
+        help="a short summary of the deployment: database, thresholds, counts, runs",
+        description="The database and its revision, the matching thresholds in force and\n"
+        "where they came from, requests and feedback by state, questions waiting for a\n"
+        "person, and runs waiting or failed.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--embedder",
+        choices=("local", "openai", "fake"),
+        default=None,
+        help="whose thresholds to show (default: $FEEDBACK_EMBEDDER, else local)",
+    )
+    _add_database_url(parser)
+
+    async def run(args: argparse.Namespace) -> int:
+        from bot.matching_admin import status, status_lines
+
+        settings = _domain_settings(args)
+        found = await status(settings.database_url, args.embedder or settings.embedder)
+        print("\n".join(status_lines(found)))
+        return 0
+
+    parser.set_defaults(handler=_domain_command("status", run))
 
 
 def _add_database_url(parser: argparse.ArgumentParser) -> None:
@@ -618,6 +733,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_simulator(sub)
     add_worker(sub)
     add_serve(sub)
+    add_status(sub)
     return parser
 
 

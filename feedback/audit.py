@@ -1,4 +1,10 @@
-"""The audit log: every automated or human change, who or what made it, before and after."""
+"""The audit log: every automated or human change, who or what made it, before and after.
+
+Besides changes to feedback and requests, it keeps each matching decision's evidence
+(``match``: scores, the specifics guard, the tier) and the matching thresholds put in
+force (``thresholds``: the values and where they came from); see
+:mod:`feedback.thresholds`.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,18 @@ from feedback.schema import audit_log
 
 __all__ = ["ACTIONS", "AuditEntry", "history", "record", "system"]
 
-ACTIONS = ("link", "unlink", "create", "merge", "status", "discard", "account", "area")
+ACTIONS = (
+    "link",
+    "unlink",
+    "create",
+    "merge",
+    "status",
+    "discard",
+    "account",
+    "area",
+    "match",
+    "thresholds",
+)
 
 
 def system(workflow: str) -> str:
@@ -30,7 +47,8 @@ class AuditEntry:
         at: When.
         actor: A user id, or ``system:<workflow>``.
         action: ``link``, ``unlink``, ``create``, ``merge``, ``status``, ``discard``,
-            ``account`` or ``area``.
+            ``account``, ``area``, ``match`` (a matching decision's evidence) or
+            ``thresholds`` (matching thresholds put in force).
         feedback_id: The feedback item changed, if any.
         request_id: The request changed or linked, if any.
         before: The state before, when there was one.

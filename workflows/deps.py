@@ -27,7 +27,7 @@ from agents import CachedEmbedder, Embedder, LLMClient, LLMConfig, Matcher, get_
 from feedback import accounts
 from feedback.database import Database
 from feedback.settings import Settings
-from workflows.matching import IndexSync, load_index
+from workflows.matching import IndexSync, ThresholdsSync, load_index, sync_thresholds
 from workflows.slack import Slack, map_slack_errors
 
 __all__ = ["Deps", "current", "open_deps", "use_deps"]
@@ -57,6 +57,7 @@ class Deps:
     team_id: str | None = None
     bot_user_id: str | None = None
     index_sync: IndexSync = field(default_factory=IndexSync)
+    thresholds_sync: ThresholdsSync = field(default_factory=ThresholdsSync)
     accounts: AccountNames = field(default_factory=lambda: AccountNames())
 
     @property
@@ -164,7 +165,13 @@ async def open_deps(
             bot_user_id=me.get("user_id"),
         )
         indexed = await load_index(deps)
-        logger.info("matcher ready: %d requests indexed", indexed)
+        used = await sync_thresholds(deps, force=True)
+        logger.info(
+            "matcher ready: %d requests indexed; thresholds %r (%s)",
+            indexed,
+            used,
+            deps.thresholds_sync.source,
+        )
         yield deps
     finally:
         await session.close()

@@ -4,6 +4,10 @@ The database is the truth (``request_embeddings``). A worker refreshes its in-me
 index from it for a request whenever it changes that request's texts (so a re-run step
 leaves the same index), and :func:`sync_index` picks up what other workers changed
 since it last looked, before each match.
+
+The matching thresholds in force live in the database too (``feedback-bot calibrate
+--apply`` records them): :func:`sync_thresholds` puts the latest into the matcher, or
+the embedder's defaults when none were applied.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from agents import Thresholds
 from feedback import embeddings
+from feedback import thresholds as thresholds_db
 from feedback.items import FeedbackItem
 
 if TYPE_CHECKING:
@@ -25,11 +31,13 @@ if TYPE_CHECKING:
 __all__ = [
     "REQUEST_TEXT",
     "IndexSync",
+    "ThresholdsSync",
     "forget_text",
     "index_text",
     "load_index",
     "matching_text",
     "sync_index",
+    "sync_thresholds",
 ]
 
 REQUEST_TEXT = "request"
@@ -58,6 +66,48 @@ class IndexSync:
         latest = max(versions.values(), default=None)
         if latest is not None and (self.seen_until is None or latest > self.seen_until):
             self.seen_until = latest
+
+
+@dataclass
+class ThresholdsSync:
+    """Which thresholds the matcher uses, and where they came from.
+
+    Attributes:
+        every: Re-read the thresholds in force at most this often, in seconds.
+        source: Where the thresholds in use came from.
+    """
+
+    every: float = 30.0
+    source: str = "defaults"
+    next_look: float = 0.0
+    defaults: Thresholds | None = None
+
+
+async def sync_thresholds(deps: Deps, *, force: bool = False) -> Thresholds:
+    """Put the thresholds in force for the matcher's embedder into the matcher.
+
+    Args:
+        deps: The worker's collaborators.
+        force: Read now, however recently it looked.
+
+    Returns:
+        The thresholds the matcher now uses.
+    """
+    sync = deps.thresholds_sync
+    matcher = deps.matcher
+    if sync.defaults is None:
+        sync.defaults = matcher.thresholds
+    if not force and time.monotonic() < sync.next_look:
+        return matcher.thresholds
+    sync.next_look = time.monotonic() + sync.every
+    async with deps.db.read() as conn:
+        found = await thresholds_db.active(conn, deps.embedder.name)
+    if found is None:
+        matcher.thresholds, sync.source = sync.defaults, "defaults"
+    else:
+        matcher.thresholds = Thresholds(link=found.link, ask=found.ask, margin=found.margin)
+        sync.source = f"{found.source}, applied {found.at:%Y-%m-%d %H:%M} UTC by {found.actor}"
+    return matcher.thresholds
 
 
 async def load_index(deps: Deps) -> int:

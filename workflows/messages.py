@@ -183,15 +183,29 @@ def approval_request(
     quote: str,
     candidates: Sequence[CandidateView],
     permalink: str | None = None,
+    reason: str = "",
 ) -> Message:
-    """Ask which request a piece of feedback belongs to (up to three candidates)."""
+    """Ask which request a piece of feedback belongs to (up to three candidates).
+
+    ``reason`` says why a match close enough to link was put to a person instead (the
+    specifics differ: "4.1.77 vs 4.1.89", or two requests are equally close).
+    """
     source = f" (<{permalink}|message>)" if permalink else ""
     ask = "Which request is this?" if candidates else "Nothing else matches: a new request?"
     blocks: list[dict[str, Any]] = [
         _section(f"{ask} From *{_origin(account, severity)}*{source}:"),
         _section(_quote(quote)),
-        {"type": "divider"},
     ]
+    if reason:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": f"Not linked automatically: {escape(reason)}"}
+                ],
+            }
+        )
+    blocks.append({"type": "divider"})
     for candidate in candidates[:3]:
         why = f"\n_{escape(candidate.why)}_" if candidate.why else ""
         blocks.append(

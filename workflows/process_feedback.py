@@ -4,9 +4,17 @@
   else who asked to file the message) follows it, and a DM confirms with *Undo*.
 - **ask** (unsure): a DM shows up to three candidates as buttons, plus *New
   request* and *Not feedback*, and the run waits for the click (unloaded meanwhile).
+  When the score alone would have linked, the DM says why it asks instead (the
+  feedback and the request name different specifics, or two requests are equally
+  close).
   One reminder after ``APPROVAL_REMINDER``; at ``APPROVAL_TIMEOUT`` it is filed as a
   new request marked as a possible duplicate of the best candidate.
 - **new** (nothing like it): a request is drafted and ``new-request`` started.
+
+Each decision leaves its evidence in the audit log (``match``), so people's answers and
+Undos become labelled examples for ``feedback-bot calibrate --from-decisions``
+(:mod:`feedback.thresholds`). The thresholds in force are re-read from the database
+before matching (:func:`workflows.matching.sync_thresholds`).
 
 The click handlers decide in the database first (:mod:`workflows.decisions`); the
 hook only wakes the run, which reads the decision back. So a click the hook missed
@@ -18,9 +26,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents import ProductArea, draft_request
+from agents import MatchDecision, ProductArea, draft_request
 from feedback import approvals, areas, audit, items, users
 from feedback import requests as requests_db
+from feedback import thresholds as thresholds_db
 from feedback._util import utcnow
 from feedback.audit import record, system
 from feedback.errors import NotFound
@@ -35,6 +44,7 @@ from workflows.matching import (
     index_text,
     matching_text,
     sync_index,
+    sync_thresholds,
 )
 from workflows.messages import CandidateView
 from workflows.notify import dm_once, post_once, update_posted
@@ -61,7 +71,14 @@ async def process_feedback(
     if match["tier"] == "link":
         best = match["candidates"][0]
         await link_item(
-            item_id, best["request_id"], ACTOR, match["reason"], turn, "link", match["score"]
+            item_id,
+            best["request_id"],
+            ACTOR,
+            match["reason"],
+            turn,
+            "link",
+            match["score"],
+            match.get("evidence"),
         )
         return {"outcome": "linked", "request_id": best["request_id"]}
     if match["tier"] == "ask":
@@ -75,7 +92,15 @@ async def process_feedback(
 
 async def _ask(item_id: str, turn: int, match: dict[str, Any]) -> dict[str, Any]:
     hook = await create_hook()
-    asked = await ask_person(item_id, turn, hook.token, match["candidates"], match["score"])
+    asked = await ask_person(
+        item_id,
+        turn,
+        hook.token,
+        match["candidates"],
+        match["score"],
+        match.get("evidence"),
+        match.get("why_asked", ""),
+    )
     approval_id = asked["id"]
     if asked["asked"]:
         answer = await _wait_for_answer(approval_id, hook)
@@ -165,6 +190,7 @@ async def match_item(item_id: str, turn: int, exclude: list[str]) -> dict[str, A
     async with deps.db.read() as conn:
         item = await items.get(conn, item_id)
     await sync_index(deps)  # what other workers filed meanwhile
+    await sync_thresholds(deps)  # thresholds applied meanwhile (calibrate --apply)
     decision = await deps.matcher.decide(matching_text(item))
     ranked = [c for c in decision.candidates if c.request_id not in exclude]
     async with deps.db.read() as conn:
@@ -199,7 +225,24 @@ async def match_item(item_id: str, turn: int, exclude: list[str]) -> dict[str, A
         "score": best,
         "candidates": [_view_dict(v) for v in views],
         "reason": reason,
+        "why_asked": decision.reason if tier == "ask" and turn == 0 else "",
+        "evidence": _evidence(decision, turn, tier) if best_kept else None,
     }
+
+
+def _evidence(decision: MatchDecision, turn: int, tier: str) -> dict[str, Any]:
+    """What the decision rested on, for the audit log (``feedback.thresholds.examples``)."""
+    values = [c.confidence if c.confidence is not None else c.score for c in decision.candidates]
+    return thresholds_db.match_evidence(
+        turn=turn,
+        tier=tier,
+        scorer=decision.scorer,
+        best=round_score(values[0]) if values else None,
+        runner_up=round_score(values[1]) if len(values) > 1 else None,
+        best_request=decision.best.request_id if decision.best else None,
+        guarded=decision.mismatch is not None,
+        reason=decision.reason,
+    )
 
 
 def round_score(value: float) -> float:
@@ -242,13 +285,19 @@ async def link_item(
     confirm_turn: int | None,
     tier: str | None,
     score: float | None,
+    evidence: dict[str, Any] | None = None,
 ) -> None:
     """File the item under the request; its people follow it; its words join the index.
 
     With ``confirm_turn``, the submitter also gets the confirmation DM (Open, Undo).
+    With ``evidence``, the matching decision's evidence goes in the audit log first.
     """
     deps = current()
     async with deps.db.transaction() as conn:
+        if evidence is not None:
+            before = await items.get(conn, item_id)
+            if not (before.request_id == request_id and before.status == "filed"):
+                await record(conn, actor=ACTOR, action="match", feedback_id=item_id, after=evidence)
         item = await items.link(
             conn, item_id, request_id, actor=actor or ACTOR, reason=reason, tier=tier, score=score
         )
@@ -292,15 +341,33 @@ def _slack_id(user: users.User) -> str:
 
 @step(max_attempts=8)
 async def ask_person(
-    item_id: str, turn: int, token: str, candidates: list[dict[str, Any]], score: float | None
+    item_id: str,
+    turn: int,
+    token: str,
+    candidates: list[dict[str, Any]],
+    score: float | None,
+    evidence: dict[str, Any] | None = None,
+    why_asked: str = "",
 ) -> dict[str, Any]:
-    """Record the question (its id is the item's and the turn's) and DM it to the submitter."""
+    """Record the question (its id is the item's and the turn's) and DM it to the submitter.
+
+    The DM says ``why_asked`` (why a score high enough to link was put to a person);
+    ``evidence`` goes in the audit log with the question.
+    """
     deps = current()
+    approval_id = f"match:{item_id}:{turn}"
     async with deps.db.transaction() as conn:
         seen = await items.view(conn, item_id)
+        try:
+            await approvals.get(conn, approval_id)
+            asked_before = True
+        except NotFound:
+            asked_before = False
+        if evidence is not None and not asked_before:
+            await record(conn, actor=ACTOR, action="match", feedback_id=item_id, after=evidence)
         question = await approvals.open_question(
             conn,
-            approval_id=f"match:{item_id}:{turn}",
+            approval_id=approval_id,
             feedback_id=item_id,
             kind="match",
             approver_id=seen.item.submitter_id,
@@ -315,6 +382,7 @@ async def ask_person(
         quote=seen.item.quote,
         candidates=[_view(c) for c in question.candidates],
         permalink=seen.item.permalink,
+        reason=why_asked,
     )
     posted = await dm_once(f"{question.id}:ask", seen.submitter_slack_id, message)
     if posted is None:  # nobody to ask

@@ -44,11 +44,13 @@ MAX_TOKENS = 256
 INLINE_CHARS = 512
 """A single text up to this length is embedded on the event loop (1-3 ms), not in a thread."""
 
-LOCAL_THRESHOLDS = Thresholds(link=0.84, ask=0.585, margin=0.0)
-"""From ``feedback-bot calibrate`` on the Banking77 dev files k5 and k1 together: link
-precision >= 0.95 at 95 % confidence on each file, and at most 20 % of matchable feedback
-filed as new on average (method in :mod:`agents.calibration`; figures in the model's
-README)."""
+LOCAL_THRESHOLDS = Thresholds(link=0.87, ask=0.585, margin=0.02)
+"""From ``feedback-bot calibrate`` with the specifics guard on the dev files: Banking77 k5
+and k1 (conversational) and GitBugs Hadoop and SeaMonkey duplicates (technical). Link
+precision >= 0.95 at 95 % confidence on the Banking77 files (the bug-tracker files have
+too few labelled matches to prove it, and hold the 2 % false-link cap), at most 20 % of
+matchable feedback filed as new on average (method in :mod:`agents.calibration`;
+figures in the model's README and the project README)."""
 
 _REGENERATE = (
     "reinstall feedback-bot, or regenerate the files with scripts/export_minilm.py "

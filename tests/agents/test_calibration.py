@@ -127,3 +127,57 @@ def test_scored_queries_validate_their_arrays() -> None:
         scored(best=[0.9, 0.8], runner_up=[0.1], correct=[True, True], matchable=[True, True])
     with pytest.raises(ValueError, match="without a match is correct"):
         scored(best=[0.9], runner_up=0.0, correct=[True], matchable=[False])
+
+
+def test_guarded_queries_never_link() -> None:
+    data = scored(best=[0.95, 0.9], runner_up=0.0, correct=[False, True], matchable=[True, True])
+    guarded = ScoredQueries(
+        "guarded",
+        data.best,
+        data.runner_up,
+        data.top_correct,
+        data.matchable,
+        data.rank,
+        np.array([True, False]),
+    )
+    assert link_stats(data, Thresholds(link=0.85, ask=0.5)).links == 2
+    stats = link_stats(guarded, Thresholds(link=0.85, ask=0.5))
+    assert (stats.links, stats.right_links, stats.ask_share) == (1, 1, 0.5)
+    assert calibrate([guarded], precision=0.9, confidence=0.5).thresholds.link == 0.9
+    assert "guarded=1" in repr(guarded)
+
+
+def test_the_false_link_rate_is_capped_on_every_file() -> None:
+    # 100 right links at 0.91, but 3 of 50 queries without a match score 0.92: precision
+    # 0.97 would do, 6 % false links would not
+    best = [0.91] * 100 + [0.92] * 3 + [0.5] * 47
+    correct = [True] * 100 + [False] * 50
+    matchable = [True] * 100 + [False] * 50
+    data = scored(best=best, runner_up=0.0, correct=correct, matchable=matchable)
+    capped = calibrate([data], precision=0.9, confidence=0.5)
+    loose = calibrate([data], precision=0.9, confidence=0.5, max_false_link=1.0)
+    assert loose.reached and loose.thresholds.link == 0.91
+    assert not capped.reached and capped.max_false_link == 0.02
+
+
+def test_a_margin_is_worth_a_few_questions_when_it_stops_more_wrong_links() -> None:
+    # 60 clear right links; 6 close calls (lead 0.01): 2 right, 4 wrong
+    best = [0.9] * 66
+    runner_up = [0.5] * 60 + [0.89] * 6
+    correct = [True] * 62 + [False] * 4
+    data = scored(best=best, runner_up=runner_up, correct=correct, matchable=[True] * 66)
+    result = calibrate([data], precision=0.9, confidence=0.5)
+    assert result.thresholds.margin == 0.02  # the smallest margin above the 0.01 lead
+
+
+def test_files_that_cannot_prove_precision_hold_only_the_false_link_cap() -> None:
+    big = scored(
+        best=[0.9] * 80, runner_up=0.0, correct=[True] * 80, matchable=[True] * 80, name="big"
+    )
+    tiny = scored(
+        best=[0.95, 0.2], runner_up=0.0, correct=[True, False], matchable=[True, False], name="tiny"
+    )
+    result = calibrate([big, tiny], precision=0.95)
+    assert not result.reached and result.unproven == ("tiny",)
+    assert result.thresholds.link == 0.9  # proven on "big"; one right link proves nothing
+    assert result.files[0].precision_lower_bound >= 0.95

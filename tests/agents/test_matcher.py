@@ -186,3 +186,58 @@ async def test_decide_many_matches_decide(matcher: Matcher) -> None:
     together = await matcher.decide_many(texts)
     assert [d.tier for d in together] == [(await matcher.decide(t)).tier for t in texts]
     assert await matcher.decide_many([]) == []
+
+
+async def test_the_specifics_guard_turns_a_link_into_a_question() -> None:
+    matcher = Matcher(FakeEmbedder(), thresholds=Thresholds(link=0.7, ask=0.3))
+    await matcher.add_request("r89", ["Upgrade Netty to 4.1.89"])
+    await matcher.add_request("rdark", ["dark mode for the dashboard"])
+
+    decision = await matcher.decide("Upgrade Netty to 4.1.77")
+    same = await matcher.decide("upgrade netty to 4.1.89 please")
+
+    assert decision.best is not None and decision.best.score >= 0.7  # the score would link
+    assert decision.tier is Tier.ASK and decision.request_id is None
+    assert str(decision.mismatch) == "4.1.77 vs 4.1.89"
+    assert decision.reason == "They name different specifics: 4.1.77 vs 4.1.89."
+    assert "reason='They name different specifics" in repr(decision)
+    assert same.tier is Tier.LINK and same.mismatch is None and same.reason == ""
+
+
+async def test_the_guard_compares_with_the_best_matching_text_not_the_title() -> None:
+    matcher = Matcher(FakeEmbedder(), thresholds=Thresholds(link=0.7, ask=0.3))
+    await matcher.add_request("r1", ["Faster exports", "csv export of reports is slow in Chrome"])
+
+    decision = await matcher.decide("csv export of reports is slow in Chrome")
+    other = await matcher.decide("csv export of reports is slow in Firefox")
+
+    assert decision.tier is Tier.LINK and decision.best is not None
+    assert decision.best.matched_text == "csv export of reports is slow in Chrome"
+    assert other.tier is Tier.ASK and str(other.mismatch) == "Firefox vs Chrome"
+
+
+async def test_a_link_needs_a_lead_over_the_runner_up() -> None:
+    matcher = Matcher(FakeEmbedder(), thresholds=Thresholds(link=0.5, ask=0.3, margin=0.05))
+    await matcher.add_request("r1", ["export reports to csv files"])
+    await matcher.add_request("r2", ["export reports to csv sheets"])
+    await matcher.add_request("r3", ["dark mode for the dashboard"])
+
+    close = await matcher.decide("export reports to csv")
+    clear = await matcher.decide("dark mode for the dashboard")
+
+    assert close.candidates[0].score - close.candidates[1].score < 0.05
+    assert close.best is not None and close.best.score >= 0.5
+    assert close.tier is Tier.ASK
+    assert close.reason.startswith("Two requests are about equally close (")
+    assert clear.tier is Tier.LINK and clear.request_id == "r3"
+
+
+async def test_a_judge_is_not_second_guessed_by_the_guard() -> None:
+    judge = FakeJudge({"r89": 0.95})
+    matcher = Matcher(FakeEmbedder(), thresholds=THRESHOLDS, judge=judge)
+    await matcher.add_request("r89", ["Upgrade Netty to 4.1.89"])
+
+    decision = await matcher.decide("Upgrade Netty to 4.1.77")
+
+    assert decision.tier is Tier.LINK and decision.scorer == "fake-judge"
+    assert str(decision.mismatch) == "4.1.77 vs 4.1.89"  # still recorded, for calibration

@@ -93,7 +93,7 @@ async def test_undo_unlinks_records_it_and_asks_again(product: Product) -> None:
     assert denied.status == "forbidden" and answer.status == "decided"
     item = await product.item(value["feedback"])
     assert (item.status, item.request_id) == ("pending", None)
-    assert [a["action"] for a in await product.audit()] == ["link", "unlink"]
+    assert [a["action"] for a in await product.audit()] == ["match", "link", "unlink"]
     first, question = product.sim.dms(SAM)
     assert first["text"] == "Unlinked from Export dashboards to PDF."
     offered = [v["request"] for v in button_values(question["blocks"], messages.APPROVAL_LINK)]

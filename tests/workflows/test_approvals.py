@@ -150,3 +150,47 @@ async def test_no_answer_reminds_once_then_files_a_possible_duplicate(
     assert question["text"].startswith("No answer in time: filed as a new request")
     assert "possible duplicate of *SSO with Okta*" in told["text"]
     assert (await product.item(item_id)).request_id == request.id
+
+
+async def test_different_specifics_are_asked_with_the_reason(product: Product) -> None:
+    from feedback import requests as requests_db
+    from feedback import thresholds as thresholds_db
+    from tests.workflows.harness import ACME_CHANNEL, DANA
+    from workflows.matching import REQUEST_TEXT, index_text
+
+    async with product.deps.db.transaction() as conn:
+        await requests_db.create(
+            conn,
+            request_id="req-netty",
+            title="We need you to upgrade Netty to 4.1.89 please",
+            description="",
+            creator_id=None,
+        )
+    title = "We need you to upgrade Netty to 4.1.89 please"
+    await index_text(product.deps, "req-netty", REQUEST_TEXT, title)
+    ts = product.sim.post_message(ACME_CHANNEL, DANA, title.replace("4.1.89", "4.1.77"))
+    await (await product.react(ACME_CHANNEL, ts, SAM)).result(timeout=30)
+    [item] = await product.items()
+    run_id = f"process:{item['id']}:0"
+    await product.wait_status(run_id, RunStatus.WAITING)
+    await product.sim.wait_for("chat.postMessage")
+    [blocks] = product.dm_blocks(SAM)
+
+    [first, *_] = button_values(blocks, messages.APPROVAL_LINK)
+    assert first["request"] == "req-netty"
+    context = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+    assert "Not linked automatically: They name different specifics: 4.1.77 vs 4.1.89." in context
+
+    await answer_approval(
+        product.engine, approval_id=first["approval"], slack_user=SAM, choice="new"
+    )
+    await product.engine.handle(run_id).result(timeout=30)
+    async with product.deps.db.read() as conn:
+        [example] = await thresholds_db.examples(conn)
+    assert (example.kind, example.guarded, example.top_correct, example.matchable) == (
+        "ask",
+        True,
+        False,
+        False,
+    )
+    assert example.best >= product.deps.matcher.thresholds.link  # the score alone would link

@@ -42,7 +42,10 @@ async def test_a_reaction_to_a_confident_match_links_it_and_confirms(product: Pr
     assert "1 customer asked, $1.2M ARR" in blocks[0]["text"]["text"]
     assert button_values(blocks, messages.UNDO) == [{"feedback": item["id"], "turn": "0"}]
     audit = await product.audit()
-    assert [(a["action"], a["actor"]) for a in audit] == [("link", "system:process-feedback")]
+    assert [(a["action"], a["actor"]) for a in audit] == [
+        ("match", "system:process-feedback"),  # the decision's evidence
+        ("link", "system:process-feedback"),
+    ]
 
 
 async def test_a_second_reactor_follows_and_files_nothing_new(product: Product) -> None:

@@ -72,3 +72,32 @@ async def test_a_worker_looks_at_most_every_so_often(domain_db: Database) -> Non
     await index_text(first, "r1", REQUEST_TEXT, "dark mode")
 
     assert await sync_index(second) == 0
+
+
+async def test_workers_take_up_applied_thresholds(domain_db: Database) -> None:
+    from agents import Thresholds
+    from feedback import thresholds as thresholds_db
+    from workflows.matching import sync_thresholds
+
+    worker = _worker(domain_db)
+    defaults = worker.matcher.thresholds
+    assert await sync_thresholds(worker, force=True) == defaults
+    assert worker.thresholds_sync.source == "defaults"
+
+    async with domain_db.transaction() as conn:
+        await thresholds_db.apply(
+            conn,
+            embedder=worker.embedder.name,
+            link=0.91,
+            ask=0.6,
+            margin=0.03,
+            source="decisions (150 examples)",
+            actor="feedback-bot calibrate",
+            before=None,
+        )
+    assert await sync_thresholds(worker) == defaults  # it looked less than `every` ago
+    used = await sync_thresholds(worker, force=True)
+
+    assert used == Thresholds(link=0.91, ask=0.6, margin=0.03)
+    assert worker.matcher.thresholds == used
+    assert worker.thresholds_sync.source.startswith("decisions (150 examples), applied ")

@@ -1,0 +1,132 @@
+"""The specifics guard: what it finds, when it fires, and when it must not."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from agents import Mismatch, compare_specifics, find_specifics
+from agents.specifics import key, names
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Upgrade Netty to 4.1.77", ("Netty", "4.1.77")),
+        ("Update Netty to 4.1.46Final", ("Netty", "4.1.46")),
+        ("Update the year to 2022", ("2022",)),
+        ("Fails on Windows 10 with v2 of the agent", ("Windows", "10", "v2")),
+        ("Crash in JavaKeyStoreProvider.renameOrFail", ("JavaKeyStoreProvider.renameOrFail",)),
+        ("NPE in MiniYARNCluster", ("NPE", "MiniYARNCluster")),
+        ("Don't relocate org.bouncycastle in shaded jars", ("org.bouncycastle",)),
+        ("the max_retries setting is ignored", ("max_retries",)),
+        ("config in src/main/app.yaml is not read", ("src/main/app.yaml",)),
+        ("Parser::parse loops forever", ("Parser::parse",)),
+        ("calling flush() twice hangs", ("flush()",)),
+        ("hadoop-client-minicluster starts slowly", ("hadoop-client-minicluster",)),
+        ("[HDFS] balancer is slow", ("[HDFS]",)),
+        ("we sign in with Okta every morning", ("Okta",)),
+        ("Can I top up with Apple Pay?", ("Apple Pay",)),
+        ("Can I use my card at any ATMs?", ("ATM",)),
+    ],
+)
+def test_finds_the_specifics(text: str, found: tuple[str, ...]) -> None:
+    assert find_specifics(text) == found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My card payment was declined twice, why?",
+        "I was charged 3 times for a payment of $20 two days ago",
+        "The transfer on 12/05/2024 at 10:30 cost me 1£ extra",
+        "Missing Sort Arrows In Column Headers",  # Title Case says nothing
+        "Hi, Today I tried the built-in sign-in and the pop-up e-mail form",
+        "The exchange rate you are using is bad.This can't be right",
+        "it took 5 days and 2GB of my data, e.g. the 2nd time",
+    ],
+)
+def test_ordinary_words_amounts_dates_and_title_case_are_not_specifics(text: str) -> None:
+    assert find_specifics(text) == ()
+
+
+@pytest.mark.parametrize(
+    ("feedback", "candidate", "says"),
+    [
+        ("Upgrade Netty to 4.1.77", "Upgrade Netty to 4.1.89", "4.1.77 vs 4.1.89"),
+        ("Use hadoop-thirdparty 1.1.1", "Use hadoop-thirdparty 1.1.0", "1.1.1 vs 1.1.0"),
+        ("Replace the Supplier in MAPREDUCE", "Replace the Supplier in HDFS", "MAPREDUCE vs HDFS"),
+        (
+            "NPE in FooProvider.load",
+            "NPE in BarProvider.load",
+            "FooProvider.load vs BarProvider.load",
+        ),
+        ("the retry_count option is ignored", "the retry_delay option is ignored", "retry_count"),
+        ("SSO with Okta please", "SSO with Azure AD please", "Okta vs Azure AD"),
+        ("Export to CSV", "Export to CSV for Salesforce", "nothing vs Salesforce"),
+        ("Deploy on Kubernetes 1.29", "Deploy on Kubernetes", "1.29 vs nothing"),
+        ("[UI] the save button moves", "[API] the save button moves", "[UI] vs [API]"),
+    ],
+)
+def test_fires_when_one_names_what_the_other_does_not(
+    feedback: str, candidate: str, says: str
+) -> None:
+    mismatch = compare_specifics(feedback, candidate)
+    assert isinstance(mismatch, Mismatch)
+    assert says in str(mismatch)
+
+
+@pytest.mark.parametrize(
+    ("feedback", "candidate"),
+    [
+        # the same specifics in other words
+        ("bump the netty dependency to version 4.1.77", "Upgrade Netty to 4.1.77"),
+        ("Okta single sign-on is a must for us", "We need SSO with Okta"),
+        ("We need SSO with Okta", "Okta login (SSO) for the whole team"),
+        # case and punctuation
+        ("upgrade JACKSON-DATABIND", "Upgrade jackson databind"),
+        ("JavaKeyStoreProvider fails", "java key store provider fails"),
+        ("Max_Retries is ignored", "max retries is ignored"),
+        ("version 4-1-77 breaks", "4.1.77 breaks"),
+        ("Top-ups with Apple Pay fail", "top up with applepay fails"),
+        ("Can I change my PIN at the ATM?", "Tell me what ATMs allow me to change my PIN."),
+        # nothing specific on either side
+        ("my card was declined", "Why was my card payment declined?"),
+        # a request's description may name more than the feedback: only its title counts
+        ("Export to CSV", "Export to CSV. Customers also asked for Excel and Google Sheets."),
+    ],
+)
+def test_does_not_fire_on_the_same_specifics(feedback: str, candidate: str) -> None:
+    assert compare_specifics(feedback, candidate) is None
+
+
+def test_a_shorter_version_is_not_named_by_a_longer_one() -> None:
+    assert not names("Upgrade Netty to 4.1.77", "4.1.7")
+    assert names("Upgrade Netty to 4.1.77", "4.1.77")
+    assert key("Jackson-Databind 2.9") == "jacksondatabind29"
+
+
+def test_the_reason_says_what_differs() -> None:
+    both = compare_specifics("Upgrade Netty to 4.1.77", "Upgrade Netty to 4.1.89")
+    one = compare_specifics("Export to CSV for Salesforce", "Export to CSV")
+    other = compare_specifics("Export to CSV", "Export to CSV for Salesforce")
+    assert both is not None and one is not None and other is not None
+    assert both.reason == "They name different specifics: 4.1.77 vs 4.1.89."
+    assert one.reason == "The feedback names Salesforce; the request does not."
+    assert other.reason == "The request names Salesforce; the feedback does not."
+    assert both.feedback_only == ("4.1.77",) and both.candidate_only == ("4.1.89",)
+
+
+def test_it_takes_a_fraction_of_a_millisecond() -> None:
+    feedback = "After upgrading to 4.1.77 the JavaKeyStoreProvider fails in hadoop-common"
+    candidate = (
+        "Upgrade Netty to 4.1.89. The shaded client in hadoop-client-minicluster pulls "
+        "an old io.netty jar; see HADOOP-18000 and the [BUILD] notes."
+    )
+    compare_specifics(feedback, candidate)
+    rounds = 200
+    started = time.perf_counter()
+    for _ in range(rounds):
+        compare_specifics(feedback, candidate)
+    assert (time.perf_counter() - started) / rounds < 0.001
