@@ -9,6 +9,10 @@
 (``run_id``, ``workflow``, ``step``, ``attempt``, ``duration_ms``, ...) as keys, for log
 shippers. Libraries only log; this is the one place that adds a handler.
 
+Records are handed to a thread that formats and writes them (a ``QueueListener``), so
+a line costs the event loop a few microseconds, not the write; the thread writes what
+is queued when the process exits (a process killed outright loses its last few).
+
 What is logged at INFO and above names things (run ids, steps, Slack methods, error
 codes) and never carries a token, a secret or a customer's words: those appear, if
 anywhere, at DEBUG.
@@ -16,15 +20,19 @@ anywhere, at DEBUG.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import logging
+import queue
 import sys
 import time
+from logging.handlers import QueueHandler, QueueListener
 from typing import Any, TextIO
 
 from feedback.settings import LogSettings
 
-__all__ = ["JsonFormatter", "configure_logging"]
+__all__ = ["JsonFormatter", "configure_logging", "flush_logs"]
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -34,6 +42,7 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
     "asctime",
     "taskName",
 }
+_PLAIN = (str, int, float, bool)  # written as they are; anything else as its str()
 # libraries that say too much at INFO: SQLAlchemy logs every statement once enabled,
 # Alembic its plugins and migrations (``db upgrade`` says what it did)
 _QUIET = ("sqlalchemy", "aiosqlite", "asyncio", "alembic")
@@ -44,26 +53,57 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": _utc(record.created),
+            "time": f"{_utc_second(int(record.created))}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key, value in record.__dict__.items():
+        for key, value in record.__dict__.items():  # in the order given, after the standard
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value if isinstance(value, str | int | float | bool) else str(value)
+                entry[key] = value if isinstance(value, _PLAIN) else str(value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
-def _utc(created: float) -> str:
-    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
-    return f"{seconds}.{int(created % 1 * 1000):03d}Z"
+@functools.lru_cache(maxsize=4)
+def _utc_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
-class _Ours(logging.StreamHandler[TextIO]):
-    """Marks the handler this module installed, so a second call replaces it."""
+class _Queued(QueueHandler):
+    """Hands records to :class:`_Writer`'s thread as they are: formatting and writing
+    happen there, off the event loop (a step's line costs its loop about 4 µs, not 10)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record  # same process: nothing to make picklable
+
+
+class _Writer:
+    """The thread that formats and writes queued records; stopped at exit, after which
+    records are written directly (so that nothing logged late is lost)."""
+
+    def __init__(self, handler: logging.Handler) -> None:
+        self.handler = handler
+        self.queued = _Queued(queue.SimpleQueue())
+        self.queued.setLevel(handler.level)
+        self._listener = QueueListener(self.queued.queue, handler, respect_handler_level=True)
+        self._listener.start()
+        self._running = True
+        atexit.register(self.stop)
+
+    def stop(self) -> None:
+        root = logging.getLogger()
+        if self.queued in root.handlers:
+            root.removeHandler(self.queued)
+            root.addHandler(self.handler)
+        if self._running:
+            self._running = False
+            self._listener.stop()  # writes what was queued
+            atexit.unregister(self.stop)
+
+
+_writer: list[_Writer] = []  # the one this module started, to replace on a second call
 
 
 def configure_logging(
@@ -71,8 +111,8 @@ def configure_logging(
 ) -> None:
     """Send the process's logs to stderr in the configured format and level.
 
-    Calling it again (tests run several commands in one process) replaces the
-    handler it added before and leaves other handlers alone.
+    Calling it again (tests run several commands in one process) replaces what it
+    set up before and leaves other handlers alone.
 
     Args:
         settings: ``LOG_FORMAT`` and ``LOG_LEVEL``.
@@ -80,16 +120,26 @@ def configure_logging(
         stream: Where to write (default: ``sys.stderr`` at the time of the call).
     """
     level = logging.getLevelName(settings.log_level or default_level)
-    handler = _Ours(stream if stream is not None else sys.stderr)
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setLevel(level)  # records other loggers let through below it stay unwritten
     handler.setFormatter(
         JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )
     root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h, _Ours)]:
-        root.removeHandler(old)
-        old.close()
-    root.addHandler(handler)
+    while _writer:
+        old = _writer.pop()
+        old.stop()
+        root.removeHandler(old.handler)
+        old.handler.close()
+    writer = _Writer(handler)
+    _writer.append(writer)
+    root.addHandler(writer.queued)
     root.setLevel(level)
     for name in _QUIET:
         logging.getLogger(name).setLevel(max(logging.WARNING, level))
+
+
+def flush_logs() -> None:
+    """Write what is queued and from now on write directly (tests read what was logged)."""
+    for writer in _writer:
+        writer.stop()

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 
 from bot.cli import main
-from bot.logs import configure_logging
-from feedback.settings import LogSettings
+from bot.logs import configure_logging, flush_logs
 from bot.simulator import slack_requests as slack
+from feedback.settings import LogSettings
 from tests.bot.app_harness import App
 from tests.workflows.harness import ACME_CHANNEL, ASK_TEXT, DANA, LINK_TEXT, SAM
 
@@ -22,7 +22,8 @@ def _restore_root_logger() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     yield
-    for handler in root.handlers:
+    flush_logs()
+    for handler in list(root.handlers):
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
@@ -38,6 +39,7 @@ def test_text_lines_by_default_at_the_commands_level() -> None:
 
     logging.getLogger("bot.test").info("worker ready (concurrency %d)", 4)
     logging.getLogger("bot.test").debug("not shown")
+    flush_logs()
 
     [line] = out.getvalue().splitlines()
     assert line.endswith(" INFO bot.test: worker ready (concurrency 4)")
@@ -50,6 +52,7 @@ def test_json_objects_carry_the_structured_fields() -> None:
     logging.getLogger("workflows.engine.steps").info(
         "run %s: step %s", "r1", "fetch", extra={"run_id": "r1", "step": "fetch", "attempt": 2}
     )
+    flush_logs()
 
     [entry] = [json.loads(line) for line in out.getvalue().splitlines()]
     assert entry["time"].endswith("Z") and entry["level"] == "INFO"
@@ -70,6 +73,7 @@ def test_configuring_again_replaces_the_handler_and_keeps_others() -> None:
     configure_logging(_settings(), default_level="INFO", stream=second)
 
     logging.getLogger("bot.test").warning("once")
+    flush_logs()
 
     assert (first.getvalue(), second.getvalue().count("once"), other.getvalue()) == (
         "",
