@@ -338,16 +338,21 @@ def _metrics_dir(run: Handler) -> Handler:
 
 
 def _observed(run: Handler) -> Handler:
-    """Record step latencies when someone collects this process's metrics (``serve``'s
-    worker child)."""
+    """Record step latencies when someone collects this process's metrics: ``serve``'s
+    worker child, or a worker serving its own page (``--metrics-port``)."""
 
     async def handler(args: argparse.Namespace) -> int:
         from bot import multiprocess
 
-        if not multiprocess.enabled():
+        port: int | None = getattr(args, "metrics_port", None)
+        if port is None and not multiprocess.enabled():
             return await run(args)
         from workflows.metrics import recording_steps
 
+        if port is not None:
+            from prometheus_client import start_http_server
+
+            start_http_server(port)  # a daemon thread, gone with the process
         with recording_steps():
             return await run(args)
 
@@ -642,6 +647,13 @@ def add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     # from feedback-bot serve, for its worker child (bot.pressure)
     parser.add_argument("--control-fd", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve this worker's step latencies and Slack calls at http://HOST:PORT/ in "
+        "Prometheus's format (the database's gauges are on serve's /metrics)",
+    )
     _add_database_url(parser)
 
     async def run(args: argparse.Namespace) -> int:

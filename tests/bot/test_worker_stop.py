@@ -1,4 +1,5 @@
-"""``feedback-bot worker`` on SIGTERM: a step in flight is left to another worker, not lost.
+"""``feedback-bot worker``: on SIGTERM a step in flight is left to another worker, not lost;
+with ``--metrics-port`` it serves its own counts.
 
 A real worker process files a reaction while Slack holds its answer to the thread read;
 SIGTERM arrives mid-step. The worker hands the run back and exits 0 at once (it does
@@ -11,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
+
+import httpx
 
 from bot.simulator import SlackSimulator
 from feedback import imports
@@ -27,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SLOW = 60.0  # how long Slack holds the first thread read: far longer than a stop may take
 
 
-async def _worker(env: dict[str, str]) -> asyncio.subprocess.Process:
+async def _worker(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "worker", "--concurrency", "4",
+        sys.executable, "-m", "bot", "worker", "--concurrency", "4", *args,
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
@@ -92,3 +96,44 @@ async def test_sigterm_mid_step_hands_the_run_to_the_next_worker(
     assert steps.count("read_message") == 1 and steps.count("claim_message") == 1
     reads = [c for c in sim.journal if c.method == "conversations.replies"]
     assert len(reads) == 2  # the one held when the worker stopped, and the next worker's
+
+
+async def test_a_worker_serves_its_own_step_latencies_with_metrics_port(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    await upgrade(sqlite_url)
+    await _seed_accounts(sqlite_url, tmp_path)
+    port = _free_port()
+    async with SlackSimulator(team_id=TEAM) as sim, Engine(sqlite_url) as engine:
+        seed_slack(sim)
+        env = {
+            "DATABASE_URL": sqlite_url,
+            "SLACK_BOT_TOKEN": sim.token,
+            "SLACK_API_URL": sim.api_url,
+        }
+        worker = await _worker(env, "--metrics-port", str(port))
+        try:
+            reaction = Reaction(
+                channel=ACME_CHANNEL, ts=sim.post_message(ACME_CHANNEL, DANA, NEW_TEXT), user=SAM
+            )
+            await engine.start(ingest_reaction, reaction, run_id=reaction_run_id(reaction))
+            await engine.handle(reaction_run_id(reaction)).result(timeout=60)
+            async with httpx.AsyncClient() as http:
+                page = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(worker.communicate(), 30)
+
+    assert worker.returncode == 0
+    assert (
+        'feedback_bot_step_duration_seconds_count{outcome="completed",step="read_message",'
+        'workflow="ingest-reaction"} 1.0'
+    ) in page
+    assert 'feedback_bot_slack_api_calls_total{method="conversations.replies"}' in page
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
