@@ -17,6 +17,7 @@ def test_all_lists_every_public_name_once() -> None:
         "server",
         "shapes",
         "simulator",
+        "slack_requests",
         "state",
     }
     public = {name for name in vars(bot.simulator) if not name.startswith("_")} - modules
