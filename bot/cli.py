@@ -24,11 +24,16 @@ Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 def add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("demo", help="run the offline demo on the embedded SQLite default")
     parser.add_argument("--database-url", default=None, help="default: a file under ./var/")
+    parser.add_argument(
+        "--interactive",
+        action="store_true",
+        help="keep the bot running and play the Slack side from the terminal",
+    )
 
     async def handler(args: argparse.Namespace) -> int:
         from bot.demo import run_demo
 
-        return await run_demo(args.database_url)
+        return await run_demo(args.database_url, interactive=args.interactive)
 
     parser.set_defaults(handler=handler)
 
@@ -730,6 +735,52 @@ def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
 
 
+def add_product_team(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "product-team",
+        help="who may decide any question and ship requests (/feedback ship)",
+        description="The product team may answer any question the bot asks and mark\n"
+        "requests shipped. People are named by e-mail address, as Slack shares it; one\n"
+        "the bot has not met yet is recognised when they first use it.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="team_command", required=True)
+    for name, what in (("add", "put people on the team"), ("remove", "take them off")):
+        command = commands.add_parser(name, help=what)
+        command.add_argument("emails", nargs="+", metavar="EMAIL")
+        _add_database_url(command)
+    _add_database_url(commands.add_parser("list", help="who is on it"))
+
+    async def run(args: argparse.Namespace) -> int:
+        from feedback import migrate, users
+        from feedback.database import Database
+
+        url = _domain_settings(args).database_url
+        await migrate.ensure_current(url)
+        async with Database(url) as db, db.transaction() as conn:
+            if args.team_command != "list":
+                bad = [email for email in args.emails if "@" not in email.strip(" @")]
+                if bad:
+                    print(
+                        f"feedback-bot product-team: error: not an e-mail address: {bad[0]}",
+                        file=sys.stderr,
+                    )
+                    return 2
+                for email in args.emails:
+                    await users.set_product_team(conn, email, member=args.team_command == "add")
+            team = await users.product_team(conn)
+        for person in team:
+            print(
+                f"{person.email or '-':40} {person.name}"
+                + ("" if person.slack_id else "  (not seen in Slack yet)")
+            )
+        if not team:
+            print("nobody is on the product team: `feedback-bot product-team add EMAIL`")
+        return 0
+
+    parser.set_defaults(handler=_domain_command("product-team", run))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="feedback-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -746,6 +797,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_worker(sub)
     add_serve(sub)
     add_status(sub)
+    add_product_team(sub)
     return parser
 
 
