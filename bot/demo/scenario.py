@@ -9,7 +9,6 @@ with the reason instead of printing a pretty but wrong story.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,10 +16,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.demo.people import Button, People, buttons
+from bot.demo.settle import settled
 from bot.demo.stage import Stage
 from bot.demo.transcript import Transcript
 from feedback.schema import feedback_items, requests
-from workflows.engine import Engine, RunStatus
+from workflows.engine import Engine
 from workflows.reports import area_insights, weekly_digest
 
 __all__ = ["DemoFailed", "Outcome", "play"]
@@ -70,19 +70,12 @@ class Scene:
 
     async def settle(self, timeout: float = 30.0) -> None:
         """Wait until no run is pending or running, then show what the bot did."""
-        busy = {RunStatus.PENDING, RunStatus.RUNNING}
         try:
-            async with asyncio.timeout(timeout):
-                while True:
-                    await asyncio.sleep(0.05)
-                    runs = await self.engine.list_runs(limit=1000)
-                    failed = [r for r in runs if r.status == RunStatus.FAILED]
-                    if failed:
-                        raise DemoFailed(f"the run {failed[0].run_id} failed")
-                    if not [r for r in runs if r.status in busy]:
-                        break
+            failed = await settled(self.engine, timeout=timeout)
         except TimeoutError:
             raise DemoFailed(f"runs were still busy after {timeout:.0f} s") from None
+        if failed:
+            raise DemoFailed(f"the run {failed[0].run_id} failed")
         self.t.catch_up()
 
     def check(self, passed: bool, what: str) -> None:
