@@ -32,7 +32,9 @@ ACME, GLOBEX, INITECH = "C0ACME0001", "C0GLOBEX01", "C0INITECH1"
 REPORTING = "C0AREAREP1"
 EMOJI = "gtm-feedback"
 
-CONFIDENT = "We need to export dashboards to PDF, to attach them to our board decks."
+CONFIDENT = (  # scores 0.91 against the request: a link with room to spare
+    "We need to export dashboards to PDF for our board decks and monthly business reviews."
+)
 UNSURE = "Our IT team wants people to log in with their Okta accounts."
 TWO_ASKS = (
     "The Excel export should keep our formatting. Also, the mobile app needs to work "
