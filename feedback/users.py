@@ -148,9 +148,7 @@ async def set_product_team(conn: AsyncConnection, email: str, *, member: bool) -
     person = await ensure_by_email(
         conn, user_id=f"u-{email.strip().lower()}", email=email, name=email.split("@")[0]
     )
-    await conn.execute(
-        update(users).where(users.c.id == person.id).values(is_product_team=member)
-    )
+    await conn.execute(update(users).where(users.c.id == person.id).values(is_product_team=member))
     return await get(conn, person.id)
 
 

@@ -19,9 +19,9 @@ from fastapi import FastAPI
 from agents import Embedder
 from bot.server import Running, create_server
 from bot.simulator import SlackSimulator
+from bot.simulator.slack_requests import SIGNING_SECRET, SlackRequest
 from feedback.migrate import upgrade
 from feedback.settings import Settings
-from bot.simulator.slack_requests import SIGNING_SECRET, SlackRequest
 from tests.workflows.harness import TEAM, Product, seed_domain, seed_slack
 
 __all__ = ["App", "app_settings", "build_server", "running_app", "serving"]

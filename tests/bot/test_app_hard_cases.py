@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from bot.simulator import slack_requests as slack
 from feedback import approvals
 from feedback import requests as requests_db
-from bot.simulator import slack_requests as slack
 from tests.bot.app_harness import App
 from tests.bot.test_app_interactions import click, unsure_question
 from tests.workflows.harness import (

@@ -12,8 +12,8 @@ import pytest
 
 from agents import Embedder
 from bot.simulator import SlackSimulator
-from feedback.migrate import upgrade
 from bot.simulator import slack_requests as slack
+from feedback.migrate import upgrade
 from tests.bot.app_harness import app_settings, build_server, serving
 from tests.workflows.harness import (
     ACME_CHANNEL,

@@ -14,8 +14,8 @@ import pytest
 
 from bot.serve import WorkerChild
 from bot.simulator import SlackSimulator
-from feedback.migrate import upgrade
 from bot.simulator import slack_requests as slack
+from feedback.migrate import upgrade
 from tests.bot.app_harness import app_settings
 from tests.workflows.harness import ACME_CHANNEL, DANA, NEW_TEXT, SAM, TEAM, seed_slack
 from workflows.engine import Engine, RunStatus
