@@ -9,9 +9,10 @@
 (``run_id``, ``workflow``, ``step``, ``attempt``, ``duration_ms``, ...) as keys, for log
 shippers. Libraries only log; this is the one place that adds a handler.
 
-Records are handed to a thread that formats and writes them (a ``QueueListener``), so
-a line costs the event loop a few microseconds, not the write; the thread writes what
-is queued when the process exits (a process killed outright loses its last few).
+Records are handed to a thread that formats and writes them in batches (at most 50 ms
+late), so a line costs the event loop a few microseconds, not the formatting and the
+write; what is queued is written when the process exits (a process killed outright
+loses its last few lines).
 
 What is logged at INFO and above names things (run ids, steps, Slack methods, error
 codes) and never carries a token, a secret or a customer's words: those appear, if
@@ -21,13 +22,15 @@ anywhere, at DEBUG.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import json
 import logging
 import queue
 import sys
+import threading
 import time
-from logging.handlers import QueueHandler, QueueListener
+from logging.handlers import QueueHandler
 from typing import Any, TextIO
 
 from feedback.settings import LogSettings
@@ -80,16 +83,23 @@ class _Queued(QueueHandler):
 
 
 class _Writer:
-    """The thread that formats and writes queued records; stopped at exit, after which
-    records are written directly (so that nothing logged late is lost)."""
+    """The thread that formats and writes queued records, a batch at a time.
 
-    def __init__(self, handler: logging.Handler) -> None:
+    After the first record of a batch it waits :attr:`WINDOW`, so that a burst of lines
+    is one write and one wake-up of this thread, not one per line (each wake-up takes
+    the interpreter lock from the event loop). Stopped at exit, after which records are
+    written directly, so that nothing logged late is lost.
+    """
+
+    WINDOW = 0.05
+
+    def __init__(self, handler: logging.StreamHandler[TextIO]) -> None:
         self.handler = handler
-        self.queued = _Queued(queue.SimpleQueue())
+        self._records: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
+        self.queued = _Queued(self._records)
         self.queued.setLevel(handler.level)
-        self._listener = QueueListener(self.queued.queue, handler, respect_handler_level=True)
-        self._listener.start()
-        self._running = True
+        self._thread = threading.Thread(target=self._drain, name="log-writer", daemon=True)
+        self._thread.start()
         atexit.register(self.stop)
 
     def stop(self) -> None:
@@ -97,10 +107,55 @@ class _Writer:
         if self.queued in root.handlers:
             root.removeHandler(self.queued)
             root.addHandler(self.handler)
-        if self._running:
-            self._running = False
-            self._listener.stop()  # writes what was queued
-            atexit.unregister(self.stop)
+        if self._thread.is_alive():
+            self._records.put_nowait(None)
+            self._thread.join(timeout=5)
+        atexit.unregister(self.stop)
+
+    def _drain(self) -> None:
+        records = self._records
+        while True:
+            batch = [records.get()]
+            if batch[0] is not None:
+                time.sleep(self.WINDOW)
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        batch.append(records.get_nowait())
+            self._write([r for r in batch if r is not None])
+            if None in batch:
+                return
+
+    def _write(self, records: list[logging.LogRecord]) -> None:
+        lines = []
+        for record in records:
+            try:
+                lines.append(self.handler.format(record) + "\n")
+            except Exception:
+                self.handler.handleError(record)
+        if not lines:
+            return
+        with self.handler.lock or contextlib.nullcontext():
+            try:
+                self.handler.stream.write("".join(lines))
+                self.handler.flush()
+            except Exception:
+                self.handler.handleError(records[-1])
+
+
+class _Stderr(logging.StreamHandler[TextIO]):
+    """Writes to ``sys.stderr`` as it is at each write, not as it was when configured
+    (tests capture it, one test at a time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        pass
 
 
 _writer: list[_Writer] = []  # the one this module started, to replace on a second call
@@ -117,10 +172,10 @@ def configure_logging(
     Args:
         settings: ``LOG_FORMAT`` and ``LOG_LEVEL``.
         default_level: The level when ``LOG_LEVEL`` is unset (the command's choice).
-        stream: Where to write (default: ``sys.stderr`` at the time of the call).
+        stream: Where to write (default: ``sys.stderr``, whatever it is at each write).
     """
     level = logging.getLevelName(settings.log_level or default_level)
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setLevel(level)  # records other loggers let through below it stay unwritten
     handler.setFormatter(
         JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_FORMAT)
