@@ -133,6 +133,12 @@ _MAX_JOIN = 6
 """A specific may be spelled over at most this many words in the other text."""
 
 
+SHOWN = 3
+"""Specifics named per side in a reason; the rest are counted ("and 4 more")."""
+SHOWN_CHARS = 40
+"""A specific longer than this is cut in a reason."""
+
+
 @dataclass(frozen=True)
 class Mismatch:
     """What one text names specifically and the other does not.
@@ -146,18 +152,35 @@ class Mismatch:
     candidate_only: tuple[str, ...]
 
     def __str__(self) -> str:
-        left = ", ".join(self.feedback_only) or "nothing"
-        right = ", ".join(self.candidate_only) or "nothing"
-        return f"{left} vs {right}"
+        return f"{_listed(self.feedback_only)} vs {_listed(self.candidate_only)}"
 
     @property
     def reason(self) -> str:
-        """A sentence for a person: what differs, and that a person should decide."""
+        """A sentence for a person: what differs, at most :data:`SHOWN` specifics a side.
+
+        Each specific is shown as code (between backticks), so that Slack shows the
+        customer's ``*``, ``_`` and ``~`` as written instead of formatting them.
+        """
+        left = _listed(self.feedback_only, code=True)
+        right = _listed(self.candidate_only, code=True)
         if self.feedback_only and self.candidate_only:
-            return f"They name different specifics: {self}."
+            return f"They name different specifics: {left} vs {right}."
         if self.feedback_only:
-            return f"The feedback names {', '.join(self.feedback_only)}; the request does not."
-        return f"The request names {', '.join(self.candidate_only)}; the feedback does not."
+            return f"The feedback names {left}; the request does not."
+        return f"The request names {right}; the feedback does not."
+
+
+def _listed(found: tuple[str, ...], *, code: bool = False) -> str:
+    """``a, b, c and 2 more``: the first :data:`SHOWN`, each cut to :data:`SHOWN_CHARS`."""
+    if not found:
+        return "nothing"
+    shown = []
+    for specific in found[:SHOWN]:
+        text = " ".join(specific.split()).replace("`", "'")
+        text = text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+        shown.append(f"`{text}`" if code else text)
+    more = len(found) - SHOWN
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def key(specific: str) -> str:

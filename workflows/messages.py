@@ -111,12 +111,27 @@ def _quote(text: str) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in escape(clipped).splitlines())
 
 
+TEXT_LIMIT = 3000
+"""Slack's limit on a section's or a context element's text."""
+
+
+def _clip(text: str) -> str:
+    """Escaped mrkdwn cut to :data:`TEXT_LIMIT`, never inside an entity such as ``&amp;``."""
+    if len(text) <= TEXT_LIMIT:
+        return text
+    cut = text[: TEXT_LIMIT - 1]
+    amp = cut.rfind("&", len(cut) - 5)
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
 def _section(text: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}, **extra}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}, **extra}
 
 
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(text)}]}
 
 
 def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
@@ -188,7 +203,8 @@ def approval_request(
     """Ask which request a piece of feedback belongs to (up to three candidates).
 
     ``reason`` says why a match close enough to link was put to a person instead (the
-    specifics differ: "4.1.77 vs 4.1.89", or two requests are equally close).
+    specifics differ: "`4.1.77` vs `4.1.89`", or two requests are equally close); it is
+    escaped, then clipped to Slack's 3,000 characters with the rest of the context.
     """
     source = f" (<{permalink}|message>)" if permalink else ""
     ask = "Which request is this?" if candidates else "Nothing else matches: a new request?"
@@ -197,14 +213,7 @@ def approval_request(
         _section(_quote(quote)),
     ]
     if reason:
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [
-                    {"type": "mrkdwn", "text": f"Not linked automatically: {escape(reason)}"}
-                ],
-            }
-        )
+        blocks.append(_context(f"Not linked automatically: {escape(reason)}"))
     blocks.append({"type": "divider"})
     for candidate in candidates[:3]:
         why = f"\n_{escape(candidate.why)}_" if candidate.why else ""

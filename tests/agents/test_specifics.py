@@ -112,9 +112,9 @@ def test_the_reason_says_what_differs() -> None:
     one = compare_specifics("Export to CSV for Salesforce", "Export to CSV")
     other = compare_specifics("Export to CSV", "Export to CSV for Salesforce")
     assert both is not None and one is not None and other is not None
-    assert both.reason == "They name different specifics: 4.1.77 vs 4.1.89."
-    assert one.reason == "The feedback names Salesforce; the request does not."
-    assert other.reason == "The request names Salesforce; the feedback does not."
+    assert both.reason == "They name different specifics: `4.1.77` vs `4.1.89`."
+    assert one.reason == "The feedback names `Salesforce`; the request does not."
+    assert other.reason == "The request names `Salesforce`; the feedback does not."
     assert both.feedback_only == ("4.1.77",) and both.candidate_only == ("4.1.89",)
 
 
@@ -130,3 +130,29 @@ def test_it_takes_a_fraction_of_a_millisecond() -> None:
     for _ in range(rounds):
         compare_specifics(feedback, candidate)
     assert (time.perf_counter() - started) / rounds < 0.001
+
+
+LOG_OLD = " ".join(
+    f"ERROR job-{i} failed at com.acme.etl.Step{i}.run(Step{i}.java:{200 + i}) req_{i * 9}"
+    for i in range(60)
+)[:3000]
+LOG_NEW = " ".join(
+    f"ERROR job-{i} failed at com.acme.etl.Step{i}.run(Step{i}.java:{100 + i}) req_{i * 7}"
+    for i in range(60)
+)[:1000]
+
+
+def test_a_reason_names_at_most_three_specifics_a_side() -> None:
+    mismatch = compare_specifics(LOG_NEW, LOG_OLD)
+
+    assert mismatch is not None
+    assert len(mismatch.reason) < 400
+    assert " more vs " in mismatch.reason and mismatch.reason.endswith(" more.")
+    assert mismatch.reason.count("`") <= 12  # three a side, each as code
+
+
+def test_the_reason_shows_specifics_as_code_so_slack_formats_none_of_them() -> None:
+    mismatch = compare_specifics("the *max_retries* option", "the ~max_delay~ option")
+
+    assert mismatch is not None
+    assert "`max_retries` vs `max_delay`" in mismatch.reason

@@ -179,7 +179,9 @@ async def test_different_specifics_are_asked_with_the_reason(product: Product) -
     [first, *_] = button_values(blocks, messages.APPROVAL_LINK)
     assert first["request"] == "req-netty"
     context = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
-    assert "Not linked automatically: They name different specifics: 4.1.77 vs 4.1.89." in context
+    assert (
+        "Not linked automatically: They name different specifics: `4.1.77` vs `4.1.89`." in context
+    )
 
     await answer_approval(
         product.engine, approval_id=first["approval"], slack_user=SAM, choice="new"
@@ -194,3 +196,38 @@ async def test_different_specifics_are_asked_with_the_reason(product: Product) -
         False,
     )
     assert example.best >= product.deps.matcher.thresholds.link  # the score alone would link
+
+
+async def test_a_long_technical_paste_is_still_asked_with_a_short_reason(product: Product) -> None:
+    from feedback import requests as requests_db
+    from tests.workflows.harness import ACME_CHANNEL, DANA
+    from workflows.matching import REQUEST_TEXT, index_text
+
+    def log(line: int, factor: int, size: int) -> str:
+        return " ".join(
+            f"ERROR job-{i} failed at com.acme.etl.Step{i}.run(Step{i}.java:{line + i}) "
+            f"req_{i * factor}"
+            for i in range(60)
+        )[:size]
+
+    async with product.deps.db.transaction() as conn:
+        await requests_db.create(
+            conn,
+            request_id="req-etl",
+            title="Nightly ETL job crashes",
+            description="",
+            creator_id=None,
+        )
+    await index_text(product.deps, "req-etl", REQUEST_TEXT, "Nightly ETL job crashes")
+    await index_text(product.deps, "req-etl", "fb-old", log(200, 9, 3000))  # filed earlier
+    ts = product.sim.post_message(ACME_CHANNEL, DANA, log(100, 7, 1000))
+    await (await product.react(ACME_CHANNEL, ts, SAM)).result(timeout=30)
+    [item] = await product.items()
+    run_id = f"process:{item['id']}:0"
+    await product.wait_status(run_id, RunStatus.WAITING, RunStatus.FAILED, timeout=90)
+
+    assert (await product.engine.get_run(run_id)).status == RunStatus.WAITING
+    [blocks] = product.dm_blocks(SAM)
+    [context] = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+    assert context.startswith("Not linked automatically: They name different specifics: `")
+    assert " more vs " in context and len(context) < 500

@@ -178,3 +178,35 @@ def test_notification_texts_escape_titles_too() -> None:
     message = messages.undone(title="<!here> & co", by_user="U1", quote="q")
 
     assert message.text == "Unlinked from &lt;!here&gt; &amp; co."
+
+
+def test_a_long_reason_is_clipped_after_escaping_and_stays_valid() -> None:
+    message = messages.approval_request(
+        approval_id="a1",
+        account="Acme",
+        severity="low",
+        quote="q",
+        candidates=CANDIDATES,
+        reason="They name different specifics: " + "a<b & c>d " * 400,
+    )
+
+    [context] = [b for b in message.blocks if b["type"] == "context"]
+    text = context["elements"][0]["text"]
+    assert text.startswith("Not linked automatically: They name different specifics: a&lt;b")
+    assert len(text) <= 3000
+    assert block_problems(message.blocks) == []
+
+
+def test_a_clipped_text_never_ends_inside_an_escape() -> None:
+    message = messages.approval_request(
+        approval_id="a1",
+        account="Acme",
+        severity="low",
+        quote="q",
+        candidates=[],
+        reason="x" * 2966 + "&" * 10,
+    )
+
+    [context] = [b for b in message.blocks if b["type"] == "context"]
+    text = context["elements"][0]["text"]
+    assert text.endswith("&amp;…") and len(text) <= 3000
