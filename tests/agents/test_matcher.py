@@ -199,7 +199,7 @@ async def test_the_specifics_guard_turns_a_link_into_a_question() -> None:
     assert decision.best is not None and decision.best.score >= 0.7  # the score would link
     assert decision.tier is Tier.ASK and decision.request_id is None
     assert str(decision.mismatch) == "4.1.77 vs 4.1.89"
-    assert decision.reason == "They name different specifics: 4.1.77 vs 4.1.89."
+    assert decision.reason == "They name different specifics: `4.1.77` vs `4.1.89`."
     assert "reason='They name different specifics" in repr(decision)
     assert same.tier is Tier.LINK and same.mismatch is None and same.reason == ""
 
