@@ -1,28 +1,19 @@
-"""Evaluate and calibrate matching on labelled files in the ``match-eval/1`` format.
+"""Evaluate and calibrate matching on labelled data.
 
-A file is gzipped JSON::
-
-    {"format": "match-eval/1", "name": ..., "requests": [{"id": "r1", "texts": [...]}],
-     "queries": [{"text": "...", "match": "r1" | null}]}
-
-:func:`load_match_eval` reads and validates one (a malformed file is a
-:class:`~agents.errors.MatchingDataError` naming the file and the problem);
-:func:`score_file` indexes its requests with a :class:`~agents.matcher.Matcher` and
-decides every query; :func:`evaluate_files` and :func:`calibrate_files` turn that into
-an :class:`EvalReport` per file, or a :class:`~agents.calibration.Calibration`. The
-metric definitions are in :mod:`agents.calibration`.
+:func:`score_file` indexes a labelled set's requests with a
+:class:`~agents.matcher.Matcher` and decides every query; :func:`evaluate_files` and
+:func:`calibrate_files` turn that into an :class:`EvalReport` per file, or a
+:class:`~agents.calibration.Calibration`. The data (``match-eval/1`` files and workspace
+CSVs) is read by :mod:`agents.labelled`, whose names are also exported here; the metric
+definitions are in :mod:`agents.calibration`.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
-import json
 import math
 import re
 import time
-import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +30,15 @@ from agents.calibration import (
     wilson_lower_bound,
 )
 from agents.embedders import Embedder, get_embedder
-from agents.errors import EmbedderConfigError, MatchingDataError
+from agents.errors import EmbedderConfigError
+from agents.labelled import (
+    FORMAT,
+    EvalQuery,
+    EvalRequest,
+    MatchEvalSet,
+    load_labelled_csv,
+    load_match_eval,
+)
 from agents.matcher import MatchDecision, Matcher
 from agents.thresholds import Thresholds
 
@@ -64,50 +63,7 @@ __all__ = [
     "score_file",
 ]
 
-FORMAT = "match-eval/1"
 TOP_K = 5
-
-_Fail = Callable[[str], MatchingDataError]
-
-
-@dataclass(frozen=True)
-class EvalRequest:
-    """A request of a labelled file: ``texts[0]`` is the request, the rest linked feedback."""
-
-    id: str
-    texts: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class EvalQuery:
-    """Incoming feedback and the id of the request it belongs to (``None``: no match)."""
-
-    text: str
-    match: str | None
-
-
-@dataclass(frozen=True, repr=False)
-class MatchEvalSet:
-    """A validated ``match-eval/1`` file.
-
-    Attributes:
-        name: The set's name (from the file, else the file name).
-        path: Where it was read from.
-        requests: Its requests.
-        queries: Its queries.
-    """
-
-    name: str
-    path: Path
-    requests: tuple[EvalRequest, ...]
-    queries: tuple[EvalQuery, ...]
-
-    def __repr__(self) -> str:
-        matchable = sum(q.match is not None for q in self.queries)
-        return (
-            f"MatchEvalSet({self.name!r}, requests={len(self.requests)}, "
-            f"queries={len(self.queries)}, with_match={matchable})"
-        )
 
 
 @dataclass(frozen=True)
@@ -151,148 +107,6 @@ class EvalReport:
         data = asdict(self)
         del data["thresholds"]
         return data
-
-
-def load_match_eval(path: str | Path) -> MatchEvalSet:
-    """Read and validate a ``match-eval/1`` file.
-
-    Args:
-        path: The gzipped JSON file.
-
-    Returns:
-        The validated set.
-
-    Raises:
-        MatchingDataError: The file is missing, not gzipped JSON, or not ``match-eval/1``.
-    """
-    path = Path(path)
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            doc = json.load(handle)
-    except FileNotFoundError as exc:
-        raise MatchingDataError(f"{path}: no such file") from exc
-    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise MatchingDataError(f"{path}: not a gzip file ({exc})") from exc
-    except OSError as exc:
-        raise MatchingDataError(f"{path}: cannot read the file ({exc})") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MatchingDataError(f"{path}: not valid JSON inside the gzip ({exc})") from exc
-    return _parse(path, doc)
-
-
-TEXT_COLUMNS = ("text", "feedback", "feedback_text", "quote")
-REQUEST_COLUMNS = ("request_id", "request", "match")
-
-
-def load_labelled_csv(
-    path: str | Path, requests: Sequence[EvalRequest], *, name: str | None = None
-) -> MatchEvalSet:
-    """Read a CSV of labelled feedback exported from a workspace, against its requests.
-
-    The CSV (UTF-8, a header line) has a text column (``text``, ``feedback``,
-    ``feedback_text`` or ``quote``) and a request column (``request_id``, ``request``
-    or ``match``), empty when the feedback matches no request. Feedback already filed
-    is among its request's texts in a workspace: every text equal to a row's text
-    (ignoring case and spacing) is held out of the requests, so a row is never matched
-    against its own words. A request left with no text is dropped.
-
-    Args:
-        path: The CSV file.
-        requests: The workspace's requests (``texts[0]`` the request's own text).
-        name: The set's name (default: the file's name).
-
-    Returns:
-        The labelled set.
-
-    Raises:
-        MatchingDataError: The file is missing or unreadable, a column is missing, a
-            row has no text, or a row names a request that is not among ``requests``.
-    """
-    path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-            header = [c.strip().lower() for c in (rows[0].keys() if rows else [])]
-    except FileNotFoundError as exc:
-        raise MatchingDataError(f"{path}: no such file") from exc
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise MatchingDataError(f"{path}: cannot read the CSV ({exc})") from exc
-    if not rows:
-        raise MatchingDataError(f"{path}: no rows (expected a header and labelled feedback)")
-    text_col = next((c for c in TEXT_COLUMNS if c in header), None)
-    request_col = next((c for c in REQUEST_COLUMNS if c in header), None)
-    if text_col is None or request_col is None:
-        raise MatchingDataError(
-            f"{path}: the header needs a text column ({', '.join(TEXT_COLUMNS)}) and a "
-            f"request column ({', '.join(REQUEST_COLUMNS)}); it has {', '.join(header)}"
-        )
-    ids = {r.id for r in requests}
-    queries = []
-    for line, raw in enumerate(rows, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        text, match = row.get(text_col, ""), row.get(request_col, "") or None
-        if not text:
-            raise MatchingDataError(f"{path}, line {line}: the {text_col!r} column is empty")
-        if match is not None and match not in ids:
-            raise MatchingDataError(
-                f"{path}, line {line}: request {match!r} is not a request of the workspace"
-            )
-        queries.append(EvalQuery(text, match))
-    held_out = {_plain(q.text) for q in queries}
-    kept = []
-    for request in requests:
-        texts = tuple(t for t in request.texts if _plain(t) not in held_out)
-        if texts:
-            kept.append(EvalRequest(request.id, texts))
-    if not kept:
-        raise MatchingDataError(f"{path}: no request is left to match against")
-    return MatchEvalSet(name or path.name, path, tuple(kept), tuple(queries))
-
-
-def _plain(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
-def _parse(path: Path, doc: Any) -> MatchEvalSet:
-    def fail(problem: str) -> MatchingDataError:
-        return MatchingDataError(f"{path}: {problem} (expected the {FORMAT} format)")
-
-    if not isinstance(doc, dict):
-        raise fail(f"top level is {type(doc).__name__}, not an object")
-    if doc.get("format") != FORMAT:
-        raise fail(f"'format' is {doc.get('format')!r}, not {FORMAT!r}")
-    raw_requests, raw_queries = doc.get("requests"), doc.get("queries")
-    if not isinstance(raw_requests, list) or not raw_requests:
-        raise fail("'requests' must be a non-empty list")
-    if not isinstance(raw_queries, list) or not raw_queries:
-        raise fail("'queries' must be a non-empty list")
-    requests = tuple(_request(fail, i, r) for i, r in enumerate(raw_requests))
-    ids = [r.id for r in requests]
-    if len(set(ids)) != len(ids):
-        raise fail(f"request ids repeat: {sorted({i for i in ids if ids.count(i) > 1})[:5]}")
-    queries = tuple(_query(fail, i, q, set(ids)) for i, q in enumerate(raw_queries))
-    name = doc.get("name") if isinstance(doc.get("name"), str) else path.name
-    return MatchEvalSet(name or path.name, path, requests, queries)
-
-
-def _request(fail: _Fail, i: int, raw: Any) -> EvalRequest:
-    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
-        raise fail(f"requests[{i}] needs a non-empty string 'id'")
-    texts = raw.get("texts")
-    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-        raise fail(f"requests[{i}] ({raw['id']!r}) needs 'texts', a non-empty list of strings")
-    return EvalRequest(raw["id"], tuple(texts))
-
-
-def _query(fail: _Fail, i: int, raw: Any, ids: set[str]) -> EvalQuery:
-    if not isinstance(raw, dict) or not isinstance(raw.get("text"), str):
-        raise fail(f"queries[{i}] needs a string 'text'")
-    if "match" not in raw:
-        raise fail(f"queries[{i}] needs 'match' (a request id, or null for no match)")
-    match = raw["match"]
-    if match is not None and match not in ids:
-        raise fail(f"queries[{i}] matches {match!r}, which is not a request id")
-    return EvalQuery(raw["text"], match)
 
 
 async def score_file(

@@ -44,9 +44,10 @@ def _add_matching_options(parser: argparse.ArgumentParser) -> None:
         "files",
         nargs="*",
         metavar="FILE",
-        help="match-eval/1 files (.json.gz), or CSVs exported from the workspace (columns "
-        "text and request_id, empty when no request fits; matched against the requests in "
-        "the database, the CSV's own rows held out)",
+        help="match-eval/1 files (.json.gz), or CSVs of the workspace: columns text and "
+        "request_id (empty when no request fits), or the CSV of `feedback-bot export`; "
+        "matched against the requests in the database, the CSV's own rows held out (by "
+        "feedback_id when it has one)",
     )
     parser.add_argument(
         "--embedder",

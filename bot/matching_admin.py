@@ -249,12 +249,14 @@ async def load_sources(
 ) -> list[str | MatchEvalSet]:
     """The files of ``eval-matching``/``calibrate``: CSVs are read against the workspace.
 
-    A ``.csv`` file (feedback text, request id or empty) is matched against the
-    requests stored for ``embedder`` in the database, its own rows held out
-    (:func:`agents.evaluation.load_labelled_csv`); other files are ``match-eval/1``.
+    A ``.csv`` file (feedback text and request id or empty, or what ``feedback-bot
+    export`` writes) is matched against the requests stored for ``embedder`` in the
+    database, its own rows held out by feedback id or by text
+    (:func:`agents.labelled.load_labelled_csv`); other files are ``match-eval/1``.
 
     Raises:
         ConfigurationError: A CSV was given but no request is stored for the embedder.
+        MatchingDataError: A CSV is malformed (the line is named).
     """
     if not any(f.lower().endswith(".csv") for f in files):
         return list(files)
@@ -281,7 +283,9 @@ def _requests(stored: Sequence[embeddings.StoredEmbedding]) -> list[EvalRequest]
     found = []
     for request_id, rows in by_request.items():
         rows.sort(key=lambda r: (r.text_id != "request", r.text_id))  # its own text first
-        found.append(EvalRequest(request_id, tuple(r.text for r in rows)))
+        found.append(
+            EvalRequest(request_id, tuple(r.text for r in rows), tuple(r.text_id for r in rows))
+        )
     return found
 
 

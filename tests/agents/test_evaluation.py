@@ -11,7 +11,7 @@ import pytest
 
 from agents.embedders import get_embedder
 from agents.errors import MatchingDataError
-from agents.evaluation import EvalRequest, evaluate_files, load_labelled_csv, load_match_eval
+from agents.evaluation import evaluate_files, load_match_eval
 from bot.cli import main
 from tests.fakes import FakeOpenAIServer
 from tests.fakes.pytest_plugin import FAKE_OPENAI_KEY, fake_openai
@@ -235,46 +235,6 @@ async def test_local_model_reaches_the_targets_on_banking77_k5() -> None:
     assert report.link_precision is not None and report.link_precision >= 0.95
     assert report.false_link_rate is not None and report.false_link_rate <= 0.02
     assert report.link_coverage is not None and report.link_coverage >= 0.15
-
-
-REQUESTS = [
-    EvalRequest("r1", ("export reports to csv", "we need csv exports")),
-    EvalRequest("r2", ("dark mode for the dashboard",)),
-]
-
-
-def test_a_workspace_csv_is_matched_against_its_requests_without_its_own_rows(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "labelled.csv"
-    path.write_text(
-        "text,request_id\nWe need CSV exports,r1\ndark theme please,r2\nmy cat is cute,\n",
-        encoding="utf-8",
-    )
-    data = load_labelled_csv(path, REQUESTS)
-    assert [(q.text, q.match) for q in data.queries] == [
-        ("We need CSV exports", "r1"),
-        ("dark theme please", "r2"),
-        ("my cat is cute", None),
-    ]
-    assert data.requests[0].texts == ("export reports to csv",)  # its own row held out
-    assert data.name == "labelled.csv"
-
-
-@pytest.mark.parametrize(
-    ("content", "problem"),
-    [
-        ("words,request\nhello,r1\n", "needs a text column"),
-        ("text,request_id\n,r1\n", "line 2: the 'text' column is empty"),
-        ("text,request_id\nhello,r9\n", "line 2: request 'r9' is not a request"),
-        ("text,request_id\n", "no rows"),
-    ],
-)
-def test_a_bad_csv_says_what_is_wrong(tmp_path: Path, content: str, problem: str) -> None:
-    path = tmp_path / "bad.csv"
-    path.write_text(content, encoding="utf-8")
-    with pytest.raises(MatchingDataError, match=problem):
-        load_labelled_csv(path, REQUESTS)
 
 
 async def test_reports_count_links_their_bound_and_the_guard(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ def test_all_lists_every_public_name_once() -> None:
         "errors",
         "evaluation",
         "index",
+        "labelled",
         "llm",
         "matcher",
         "specifics",
