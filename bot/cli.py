@@ -144,9 +144,9 @@ def add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "With --from-decisions, derive them from the workspace's own decisions instead\n"
         "(questions people answered, Undos of automatic links, links kept for a week)\n"
         "and print what would change. --apply puts them in force (an audit entry the\n"
-        "workers read within 30 s; `feedback-bot status` shows it). Exit status 1 when\n"
-        "the target is out of reach, or there are too few decisions: the thresholds in\n"
-        "force stay.",
+        "workers read within 30 s; `feedback-bot status` shows it); --reset puts the\n"
+        "embedder's defaults back. Exit status 1 when the target is out of reach, or\n"
+        "there are too few decisions: the thresholds in force stay.",
         epilog=calibration_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -189,7 +189,14 @@ def add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--apply",
         action="store_true",
-        help="put the thresholds in force in the database (default: only print them)",
+        help="put the thresholds in force in the database (default: only print them); "
+        "nothing is written when they are in force already",
+    )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="put the embedder's own defaults back in force (an audit entry; "
+        "`feedback-bot status` shows it)",
     )
 
     async def handler(args: argparse.Namespace) -> int:
@@ -197,6 +204,10 @@ def add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         from feedback.errors import ConfigurationError
 
         try:
+            if args.reset:
+                if args.files or args.from_decisions or args.apply:
+                    raise ValueError("--reset takes no FILE, --from-decisions or --apply")
+                return await _domain_command("calibrate", _calibrate_reset)(args)
             if args.from_decisions:
                 if args.files:
                     raise ValueError("--from-decisions takes no FILE")
@@ -255,6 +266,17 @@ async def _calibrate_files(args: argparse.Namespace) -> int:
         async with Database(url) as db:
             return await apply_calibration(db, args, embedder.name, result, args.files)
     return 0 if result.reached else 1
+
+
+async def _calibrate_reset(args: argparse.Namespace) -> int:
+    from bot.matching_admin import reset_to_defaults
+    from feedback import migrate
+    from feedback.database import Database
+
+    url = _domain_settings(args).database_url
+    await migrate.ensure_current(url)
+    async with Database(url) as db:
+        return await reset_to_defaults(db, args.embedder)
 
 
 async def _calibrate_from_decisions(args: argparse.Namespace) -> int:

@@ -8,7 +8,8 @@ change, and puts them in force only when asked to (``--apply``): an audit entry 
 the workers read within :attr:`workflows.matching.ThresholdsSync.every` seconds.
 
 Until :data:`MIN_EXAMPLES` examples exist, or while they do not prove the target, the
-thresholds in force stay.
+thresholds in force stay. Thresholds equal to those in force are not applied again (no
+second audit entry); ``--reset`` puts the embedder's defaults back (:func:`reset_to_defaults`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "calibrate_from_decisions",
     "in_force",
     "load_sources",
+    "reset_to_defaults",
     "scored_examples",
     "status",
     "status_lines",
@@ -69,16 +71,19 @@ async def in_force(db: Database, embedder: str) -> InForce:
         EmbedderConfigError: Unknown embedder name (``local``, ``openai``, ``fake``).
     """
     async with db.read() as conn:
-        found = await thresholds_db.active(conn, embedder)
-    if found is not None:
-        when = f"{found.at:%Y-%m-%d %H:%M} UTC"
-        return InForce(
-            embedder,
-            Thresholds(link=found.link, ask=found.ask, margin=found.margin),
-            f"{found.source}; applied {when} by {found.actor}",
-        )
-    defaults = _defaults(embedder)
-    return InForce(embedder, defaults, "the embedder's defaults (calibrated on the dev files)")
+        newest = await thresholds_db.history(conn, embedder, limit=1)
+    defaults = "the embedder's defaults (calibrated on the dev files)"
+    if not newest:
+        return InForce(embedder, _defaults(embedder), defaults)
+    found = newest[0]
+    when = f"{found.at:%Y-%m-%d %H:%M} UTC"
+    if found.reset:
+        return InForce(embedder, _defaults(embedder), f"{defaults}; reset {when} by {found.actor}")
+    return InForce(
+        embedder,
+        Thresholds(link=found.link, ask=found.ask, margin=found.margin),
+        f"{found.source}; applied {when} by {found.actor}",
+    )
 
 
 def _defaults(embedder: str) -> Thresholds:
@@ -182,6 +187,9 @@ async def _apply_or_say(
     source: str,
 ) -> int:
     new = result.thresholds
+    if _same(new, now.thresholds):
+        print(f"\n{new!r} already in force: nothing applied")
+        return 0
     if not args.apply:
         print(f"\nnot applied (dry run): add --apply to put {new!r} in force")
         return 0
@@ -214,6 +222,43 @@ async def _apply_or_say(
             },
         )
     print(f"\napplied {new!r} for {embedder} (source: {source}); workers use them within 30 s")
+    return 0
+
+
+def _same(one: Thresholds, other: Thresholds) -> bool:
+    return all(
+        round(a, 3) == round(b, 3)
+        for a, b in ((one.link, other.link), (one.ask, other.ask), (one.margin, other.margin))
+    )
+
+
+async def reset_to_defaults(db: Database, embedder_kind: str) -> int:
+    """``calibrate --reset``: put the embedder's own defaults back in force (an audit entry).
+
+    Returns:
+        0 (also when the defaults are in force already: nothing is written then).
+    """
+    embedder = get_embedder(embedder_kind).name
+    now = await in_force(db, embedder)
+    if now.source.startswith("the embedder's defaults"):
+        print(f"{embedder}: the defaults {now.thresholds!r} are already in force: nothing reset")
+        return 0
+    async with db.transaction() as conn:
+        await thresholds_db.reset(
+            conn,
+            embedder=embedder,
+            actor=ACTOR,
+            before={
+                "link": now.thresholds.link,
+                "ask": now.thresholds.ask,
+                "margin": now.thresholds.margin,
+                "source": now.source,
+            },
+        )
+    print(
+        f"reset {embedder} to its defaults {_defaults(embedder)!r} (until now: "
+        f"{now.thresholds!r}, {now.source}); workers use them within 30 s"
+    )
     return 0
 
 
@@ -311,6 +356,19 @@ def status_lines(overview: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _earlier(newest: Sequence[thresholds_db.ActiveThresholds]) -> str:
+    """What was in force before the thresholds in force now, and until when."""
+    if len(newest) < 2:
+        return ""
+    before, until = newest[1], f"until {newest[0].at:%Y-%m-%d}"
+    if before.reset:
+        return f"the embedder's defaults ({until})"
+    return (
+        f"link {before.link:.3f}, ask {before.ask:.3f}, margin {before.margin:.3f} "
+        f"({before.source}, {until})"
+    )
+
+
 def _counts(values: dict[str, int]) -> str:
     return ", ".join(f"{n} {name}" for name, n in sorted(values.items())) or "none"
 
@@ -336,19 +394,13 @@ async def status(url: str, embedder_kind: str) -> dict[str, Any]:
     def total(*statuses: RunStatus) -> int:
         return sum(n for (_, s), n in runs.items() if s in statuses)
 
-    before = earlier[1] if len(earlier) > 1 else None
     return {
         "database": make_url(url).render_as_string(hide_password=True),
         "revision": revision,
         "embedder": embedder,
         "thresholds": now.thresholds,
         "source": now.source,
-        "earlier": (
-            f"link {before.link:.3f}, ask {before.ask:.3f}, margin {before.margin:.3f} "
-            f"({before.source}, until {earlier[0].at:%Y-%m-%d})"
-            if before
-            else ""
-        ),
+        "earlier": _earlier(earlier),
         "requests": counts.requests,
         "feedback": counts.feedback,
         "tiers": counts.tiers,

@@ -1,8 +1,9 @@
 """Matching thresholds in force, and the labelled examples people's decisions make.
 
 The thresholds in force for an embedder are the last ``thresholds`` entry of the audit
-log for it (:func:`apply` writes one, with where the values came from); with none, the
-embedder's own defaults apply. Workers read them with :func:`active`.
+log for it (:func:`apply` writes one, with where the values came from); with none, or
+when the last is a reset (:func:`reset`), the embedder's own defaults apply. Workers read
+them with :func:`active`.
 
 Every matching decision of ``process-feedback`` leaves a ``match`` entry in the audit
 log with its evidence (scorer, best score, runner-up's, the request it pointed at,
@@ -23,6 +24,7 @@ Unanswered (expired) questions teach nothing and are left out.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -45,6 +47,7 @@ __all__ = [
     "examples",
     "history",
     "match_evidence",
+    "reset",
 ]
 
 SETTLED = timedelta(days=7)
@@ -63,6 +66,8 @@ class ActiveThresholds:
         source: Where they came from, e.g. ``decisions (240 examples)``.
         at: When they were applied.
         actor: Who applied them.
+        reset: The entry put the embedder's defaults back (``link``, ``ask`` and
+            ``margin`` are then NaN: the defaults are whatever the embedder ships).
     """
 
     embedder: str
@@ -72,6 +77,7 @@ class ActiveThresholds:
     source: str
     at: datetime
     actor: str
+    reset: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,13 +134,13 @@ def match_evidence(
 async def active(conn: AsyncConnection, embedder: str) -> ActiveThresholds | None:
     """The thresholds last applied for ``embedder``; ``None``: its defaults are in force."""
     found = await history(conn, embedder, limit=1)
-    return found[0] if found else None
+    return found[0] if found and not found[0].reset else None
 
 
 async def history(
     conn: AsyncConnection, embedder: str | None = None, *, limit: int = 20
 ) -> list[ActiveThresholds]:
-    """Thresholds applied, newest first (for one embedder, or all)."""
+    """Thresholds applied and resets, newest first (for one embedder, or all)."""
     rows = await conn.execute(
         select(audit_log.c.at, audit_log.c.actor, audit_log.c.after)
         .where(audit_log.c.action == "thresholds")
@@ -144,15 +150,17 @@ async def history(
     for at, actor, after in rows:
         if not isinstance(after, dict) or (embedder and after.get("embedder") != embedder):
             continue
+        was_reset = bool(after.get("reset"))
         found.append(
             ActiveThresholds(
                 embedder=str(after["embedder"]),
-                link=float(after["link"]),
-                ask=float(after["ask"]),
-                margin=float(after.get("margin", 0.0)),
+                link=math.nan if was_reset else float(after["link"]),
+                ask=math.nan if was_reset else float(after["ask"]),
+                margin=math.nan if was_reset else float(after.get("margin", 0.0)),
                 source=str(after.get("source", "")),
                 at=at,
                 actor=actor,
+                reset=was_reset,
             )
         )
         if len(found) >= limit:
@@ -193,6 +201,21 @@ async def apply(
         "source": source,
         **(details or {}),
     }
+    await record(conn, actor=actor, action="thresholds", before=before, after=after)
+
+
+async def reset(
+    conn: AsyncConnection, *, embedder: str, actor: str, before: dict[str, Any] | None
+) -> None:
+    """Put an embedder's own defaults back in force (an audit entry; workers pick it up).
+
+    Args:
+        conn: In the caller's transaction.
+        embedder: The embedder.
+        actor: Who reset them.
+        before: The thresholds in force until now, and their source.
+    """
+    after = {"embedder": embedder, "reset": True, "source": "the embedder's defaults"}
     await record(conn, actor=actor, action="thresholds", before=before, after=after)
 
 

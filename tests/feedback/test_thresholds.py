@@ -247,3 +247,58 @@ async def test_an_unknown_question_is_not_an_example(domain_db: Database) -> Non
             await approvals.get(conn, "match:nope:0")
     async with domain_db.read() as conn:
         assert await thresholds_db.examples(conn) == []
+
+
+def _thresholds_entries(url: str) -> list[audit.AuditEntry]:
+    async def read() -> list[audit.AuditEntry]:
+        async with Database(url) as db, db.read() as conn:
+            return [e for e in await audit.history(conn) if e.action == "thresholds"]
+
+    return asyncio.run(read())
+
+
+def test_applying_the_same_thresholds_twice_writes_one_entry(
+    db_url: str, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(_seeded(db_url, right=120, new=30, undone=3, kept=80))
+    argv = ["calibrate", "--from-decisions", "--settled-days", "0", "--database-url", db_url]
+
+    assert _run(capsys, *argv, "--apply")[0] == 0
+    code, out, _ = _run(capsys, *argv, "--apply")
+
+    assert code == 0 and "already in force: nothing applied" in out
+    assert len(_thresholds_entries(db_url)) == 1
+
+
+def test_reset_puts_the_defaults_back_in_force(
+    db_url: str, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(_seeded(db_url, right=120, new=30, undone=3, kept=80))
+    argv = ["calibrate", "--from-decisions", "--settled-days", "0", "--database-url", db_url]
+    assert _run(capsys, *argv, "--apply")[0] == 0
+
+    code, out, _ = _run(capsys, "calibrate", "--reset", "--database-url", db_url)
+    assert code == 0 and "defaults" in out
+    code, status, _ = _run(capsys, "status", "--database-url", db_url)
+    assert "thresholds: Thresholds(link=0.870, ask=0.585, margin=0.020)" in status
+    assert "the embedder's defaults" in status and "reset" in status
+    assert "earlier:  link " in status  # what was in force until the reset
+    entries = _thresholds_entries(db_url)
+    assert len(entries) == 2 and entries[-1].after is not None and entries[-1].after["reset"]
+
+    code, out, _ = _run(capsys, "calibrate", "--reset", "--database-url", db_url)
+    assert code == 0 and "already in force" in out  # nothing to reset: no entry
+    assert len(_thresholds_entries(db_url)) == 2
+
+
+async def test_a_reset_leaves_the_workers_on_the_defaults(domain_db: Database) -> None:
+    async with domain_db.transaction() as conn:
+        await thresholds_db.apply(
+            conn, embedder=SCORER, link=0.9, ask=0.6, margin=0.03, source="files",
+            actor="me", before=None,
+        )  # fmt: skip
+        await thresholds_db.reset(conn, embedder=SCORER, actor="me", before=None)
+    async with domain_db.read() as conn:
+        assert await thresholds_db.active(conn, SCORER) is None
+        [reset, applied] = await thresholds_db.history(conn, SCORER)
+    assert reset.reset and not applied.reset and applied.link == 0.9
