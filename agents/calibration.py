@@ -34,7 +34,9 @@ Calibration method (:func:`calibrate`):
    match``. A wrong link hides a customer's pain under the wrong request until someone
    notices and undoes it, so it costs more than the question it saved
    (``WRONG_LINK_COST`` = 2); this is what makes the margin worth its questions. Ties
-   go to the higher link threshold, then the smaller margin.
+   go to the pair nearest the thresholds in force when they are given (``prefer``:
+   labelled decisions, where many pairs link the same examples, should not move the
+   thresholds for nothing), then to the higher link threshold, then the smaller margin.
 4. The ask threshold is the highest grid value at or below the link threshold for which
    the mean miss rate across files stays within ``max_miss`` (20 % by default): below
    it, feedback becomes a new request without asking anyone.
@@ -301,6 +303,7 @@ def calibrate(
     max_miss: float = 0.2,
     max_false_link: float = 0.02,
     ask_at_most: float | None = None,
+    prefer: Thresholds | None = None,
 ) -> Calibration:
     """Find thresholds reaching a link precision on every file (method: module docstring).
 
@@ -312,6 +315,7 @@ def calibrate(
         max_false_link: Allowed false-link rate on each file (1 turns the cap off).
         ask_at_most: Cap the ask threshold (labelled decisions cannot show what falls
             below the ask threshold in force, so they must not raise it).
+        prefer: The thresholds in force: among equally good pairs, the nearest wins.
 
     Returns:
         The calibration.
@@ -326,7 +330,7 @@ def calibrate(
     if not 0 <= max_false_link <= 1:
         raise ValueError("need 0 <= max_false_link <= 1")
     grid = _grid(files)
-    search = _Search(files, grid, precision, confidence, max_false_link)
+    search = _Search(files, grid, precision, confidence, max_false_link, prefer)
     link, margin, reached, unproven = search.best_rule()
     ask = _ask_threshold(files, grid, link, max_miss)
     if ask_at_most is not None:
@@ -387,8 +391,9 @@ class _Search:
         precision: float,
         confidence: float,
         max_false_link: float,
+        prefer: Thresholds | None = None,
     ) -> None:
-        self.files, self.precision = files, precision
+        self.files, self.precision, self.prefer = files, precision, prefer
         self.pairs = [
             self._evaluate(link, margin, confidence, max_false_link)
             for margin in MARGINS
@@ -444,7 +449,15 @@ class _Search:
         qualifying = [p for p in self.pairs if p.proven(self.precision, skip)]
         if not qualifying:
             return None
-        return max(qualifying, key=lambda p: (round(p.net, 12), p.link, -p.margin))
+        return max(
+            qualifying, key=lambda p: (round(p.net, 12), -self._distance(p), p.link, -p.margin)
+        )
+
+    def _distance(self, pair: _Pair) -> float:
+        """How far a pair is from the preferred thresholds (0 without a preference)."""
+        if self.prefer is None:
+            return 0.0
+        return round(abs(pair.link - self.prefer.link) + abs(pair.margin - self.prefer.margin), 6)
 
 
 def _worst(pair: _Pair) -> float:

@@ -7,9 +7,11 @@ precision bound as for files (:func:`agents.calibration.calibrate`), prints what
 change, and puts them in force only when asked to (``--apply``): an audit entry that
 the workers read within :attr:`workflows.matching.ThresholdsSync.every` seconds.
 
-Until :data:`MIN_EXAMPLES` examples exist, or while they do not prove the target, the
-thresholds in force stay. Thresholds equal to those in force are not applied again (no
-second audit entry); ``--reset`` puts the embedder's defaults back (:func:`reset_to_defaults`).
+Until :data:`MIN_EXAMPLES` examples exist, :data:`MIN_NEGATIVES` of them saying the
+best candidate was wrong, or while they do not prove the target, the thresholds in
+force stay; among equally good thresholds, those nearest the ones in force win.
+Thresholds equal to those in force are not applied again (no second audit entry);
+``--reset`` puts the embedder's defaults back (:func:`reset_to_defaults`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from feedback.errors import ConfigurationError
 
 __all__ = [
     "MIN_EXAMPLES",
+    "MIN_NEGATIVES",
     "InForce",
     "apply_calibration",
     "calibrate_from_decisions",
@@ -51,6 +54,11 @@ MIN_EXAMPLES = 100
 bound at 95 % confidence needs at least 52 right links and no wrong one to reach 0.95;
 with about half of the examples in the link region, fewer than 100 cannot prove any
 rule, so the defaults stay."""
+
+MIN_NEGATIVES = 10
+"""Of those, examples where the best candidate was not the right request (another was,
+or none): without them the examples cannot tell where links go wrong, and any link
+threshold below the scores seen would look perfect."""
 
 ACTOR = "feedback-bot calibrate"
 
@@ -143,6 +151,14 @@ async def calibrate_from_decisions(db: Database, args: argparse.Namespace) -> in
             f"decisions: the thresholds in force stay"
         )
         return 1
+    negatives = sum(not e.top_correct for e in mine)
+    if negatives < MIN_NEGATIVES:
+        print(
+            f"{negatives} of them say the best candidate was wrong or no request fit: at "
+            f"least {MIN_NEGATIVES} are needed to tell where links go wrong, so the "
+            f"thresholds in force stay"
+        )
+        return 1
     result = calibrate(
         [scored_examples(mine)],
         precision=args.precision,
@@ -150,6 +166,7 @@ async def calibrate_from_decisions(db: Database, args: argparse.Namespace) -> in
         max_miss=args.max_miss,
         max_false_link=args.max_false_link,
         ask_at_most=now.thresholds.ask,  # decisions cannot see what falls below it
+        prefer=now.thresholds,
     )
     print()
     print(format_change(scored_examples(mine), now.thresholds, result))

@@ -181,3 +181,17 @@ def test_files_that_cannot_prove_precision_hold_only_the_false_link_cap() -> Non
     assert not result.reached and result.unproven == ("tiny",)
     assert result.thresholds.link == 0.9  # proven on "big"; one right link proves nothing
     assert result.files[0].precision_lower_bound >= 0.95
+
+
+def test_ties_go_to_the_thresholds_in_force_when_given() -> None:
+    # every link in (0.5, 0.9] and every margin links the same queries: a tie
+    data = scored(
+        [0.9] * 60 + [0.5] * 20, -math.inf, [True] * 60 + [False] * 20, [True] * 60 + [False] * 20
+    )
+
+    alone = calibrate([data])
+    near = calibrate([data], prefer=Thresholds(link=0.7, ask=0.5, margin=0.02))
+
+    assert (alone.thresholds.link, alone.thresholds.margin) == (0.9, 0.0)
+    assert (near.thresholds.link, near.thresholds.margin) == (0.7, 0.02)
+    assert near.reached

@@ -302,3 +302,18 @@ async def test_a_reset_leaves_the_workers_on_the_defaults(domain_db: Database) -
         assert await thresholds_db.active(conn, SCORER) is None
         [reset, applied] = await thresholds_db.history(conn, SCORER)
     assert reset.reset and not applied.reset and applied.link == 0.9
+
+
+def test_decisions_without_enough_wrong_or_new_answers_keep_the_thresholds(
+    db_url: str, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 200 decisions, all but 9 confirming the best candidate: nothing says where links go wrong
+    asyncio.run(_seeded(db_url, right=120, kept=71, new=6, undone=3))
+    argv = ["calibrate", "--from-decisions", "--settled-days", "0", "--apply"]
+
+    code, out, _ = _run(capsys, *argv, "--database-url", db_url)
+
+    assert code == 1
+    assert "9 of them say the best candidate was wrong or no request fit" in out
+    assert "at least 10 are needed" in out and "the thresholds in force stay" in out
+    assert _thresholds_entries(db_url) == []
