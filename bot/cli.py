@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bot.simulator.cli import add_simulator
 
 if TYPE_CHECKING:
+    from agents import Embedder
     from feedback.settings import Settings
     from workflows.engine import Engine
 
@@ -52,8 +54,9 @@ def _add_matching_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--embedder",
         choices=("local", "openai", "fake"),
-        default="local",
-        help="default: local (offline all-MiniLM-L6-v2)",
+        default=None,
+        help="default: local (offline all-MiniLM-L6-v2) for FILEs; the configured one "
+        "($FEEDBACK_EMBEDDER, else local) with --from-decisions and --reset",
     )
     parser.add_argument("--model", help="openai: embedding model (default text-embedding-3-small)")
     parser.add_argument("--dimensions", type=int, help="openai: vector size to ask for")
@@ -104,7 +107,7 @@ def add_eval_matching(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         embedder = None
         try:
             embedder = ev.build_embedder(
-                args.embedder,
+                args.embedder or "local",
                 model=args.model,
                 dimensions=args.dimensions,
                 base_url=args.base_url,
@@ -181,7 +184,7 @@ def add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument(
         "--settled-days",
-        type=float,
+        type=_days,
         default=7.0,
         help="--from-decisions: an automatic link standing this long without an Undo "
         "counts as right (default 7)",
@@ -204,6 +207,11 @@ def add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         from feedback.errors import ConfigurationError
 
         try:
+            if args.json and (args.reset or args.from_decisions):
+                raise ValueError(
+                    "--json applies to FILE calibration only (--from-decisions and --reset "
+                    "print what they do for a person)"
+                )
             if args.reset:
                 if args.files or args.from_decisions or args.apply:
                     raise ValueError("--reset takes no FILE, --from-decisions or --apply")
@@ -222,6 +230,19 @@ def add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.set_defaults(handler=handler)
 
 
+def _days(value: str) -> float:
+    """``--settled-days``: a finite number of days, 0 or more (0: every link counts now)."""
+    try:
+        days = float(value)
+    except ValueError:
+        days = math.nan
+    if not (math.isfinite(days) and days >= 0):
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number of days, 0 or more (e.g. 7), not {value!r}"
+        )
+    return days
+
+
 def _has_csv(args: argparse.Namespace) -> bool:
     return any(str(f).lower().endswith(".csv") for f in args.files)
 
@@ -233,7 +254,7 @@ async def _calibrate_files(args: argparse.Namespace) -> int:
     from agents import evaluation as ev
 
     embedder = ev.build_embedder(
-        args.embedder,
+        args.embedder or "local",
         model=args.model,
         dimensions=args.dimensions,
         base_url=args.base_url,
@@ -273,10 +294,11 @@ async def _calibrate_reset(args: argparse.Namespace) -> int:
     from feedback import migrate
     from feedback.database import Database
 
-    url = _domain_settings(args).database_url
-    await migrate.ensure_current(url)
-    async with Database(url) as db:
-        return await reset_to_defaults(db, args.embedder)
+    settings = _domain_settings(args)
+    embedder = await _configured_embedder(settings, args.embedder)
+    await migrate.ensure_current(settings.database_url)
+    async with Database(settings.database_url) as db:
+        return await reset_to_defaults(db, embedder)
 
 
 async def _calibrate_from_decisions(args: argparse.Namespace) -> int:
@@ -284,10 +306,34 @@ async def _calibrate_from_decisions(args: argparse.Namespace) -> int:
     from feedback import migrate
     from feedback.database import Database
 
-    url = _domain_settings(args).database_url
-    await migrate.ensure_current(url)
-    async with Database(url) as db:
-        return await calibrate_from_decisions(db, args)
+    settings = _domain_settings(args)
+    embedder = await _configured_embedder(settings, args.embedder)
+    await migrate.ensure_current(settings.database_url)
+    async with Database(settings.database_url) as db:
+        return await calibrate_from_decisions(db, args, embedder)
+
+
+async def _configured_embedder(settings: Settings, name: str | None) -> str:
+    """The scorer name of ``--embedder``, else of the configured embedder (as workers use)."""
+    from agents.evaluation import close_embedder
+
+    embedder = _settings_embedder(settings, name or settings.embedder)
+    await close_embedder(embedder)
+    return embedder.name
+
+
+def _settings_embedder(settings: Settings, name: str) -> Embedder:
+    """An embedder by name, with the OpenAI options of the settings when it is ``openai``."""
+    from agents import get_embedder
+
+    options: dict[str, Any] = {}
+    if name == "openai":
+        options = {
+            "api_key": settings.openai_api_key.get_secret_value() or None,
+            "base_url": settings.openai_base_url,
+            "model": settings.openai_embedding_model,
+        }
+    return get_embedder(name, **options)
 
 
 def add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -311,7 +357,8 @@ def add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         from bot.matching_admin import status, status_lines
 
         settings = _domain_settings(args)
-        found = await status(settings.database_url, args.embedder or settings.embedder)
+        embedder = await _configured_embedder(settings, args.embedder)
+        found = await status(settings.database_url, embedder)
         print("\n".join(status_lines(found)))
         return 0
 
@@ -489,21 +536,12 @@ def add_requests(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
 
     async def run(args: argparse.Namespace) -> int:
-        from agents import get_embedder
         from feedback import imports, migrate
         from feedback.database import Database
 
         settings = _domain_settings(args)
         await migrate.ensure_current(settings.database_url)
-        name = args.embedder or settings.embedder
-        options: dict[str, Any] = {}
-        if name == "openai":
-            options = {
-                "api_key": settings.openai_api_key.get_secret_value() or None,
-                "base_url": settings.openai_base_url,
-                "model": settings.openai_embedding_model,
-            }
-        embedder = get_embedder(name, **options)
+        embedder = _settings_embedder(settings, args.embedder or settings.embedder)
         try:
             async with Database(settings.database_url) as db:
                 result = await imports.import_requests(

@@ -94,6 +94,11 @@ async def in_force(db: Database, embedder: str) -> InForce:
     )
 
 
+def _scorer(embedder: str) -> str:
+    """A scorer's name as given (``openai:text-embedding-3-small:1536``), or a kind's."""
+    return embedder if ":" in embedder else get_embedder(embedder).name
+
+
 def _defaults(embedder: str) -> Thresholds:
     kind = embedder.split(":", 1)[0]
     found = get_embedder(kind).thresholds if kind in ("local", "fake") else None
@@ -121,14 +126,21 @@ def scored_examples(examples: Sequence[thresholds_db.Example]) -> ScoredQueries:
     )
 
 
-async def calibrate_from_decisions(db: Database, args: argparse.Namespace) -> int:
+async def calibrate_from_decisions(db: Database, args: argparse.Namespace, embedder: str) -> int:
     """Derive thresholds from the workspace's decisions; print; apply with ``--apply``.
+
+    Args:
+        db: The workspace's database.
+        args: ``precision``, ``confidence``, ``max_miss``, ``max_false_link``,
+            ``settled_days``, ``apply``.
+        embedder: Whose decisions (the scorer's name, e.g. ``local:all-MiniLM-L6-v2-int8``,
+            or an embedder kind such as ``local``).
 
     Returns:
         0 when thresholds were derived (and applied, with ``--apply``), 1 when the
         defaults stay (too few decisions, or the target not proven).
     """
-    embedder = get_embedder(args.embedder).name
+    embedder = _scorer(embedder)
     now = await in_force(db, embedder)
     async with db.read() as conn:
         found = await thresholds_db.examples(conn, settled=timedelta(days=args.settled_days))
@@ -249,13 +261,17 @@ def _same(one: Thresholds, other: Thresholds) -> bool:
     )
 
 
-async def reset_to_defaults(db: Database, embedder_kind: str) -> int:
+async def reset_to_defaults(db: Database, embedder: str) -> int:
     """``calibrate --reset``: put the embedder's own defaults back in force (an audit entry).
+
+    Args:
+        db: The workspace's database.
+        embedder: The scorer's name, or an embedder kind such as ``local``.
 
     Returns:
         0 (also when the defaults are in force already: nothing is written then).
     """
-    embedder = get_embedder(embedder_kind).name
+    embedder = _scorer(embedder)
     now = await in_force(db, embedder)
     if now.source.startswith("the embedder's defaults"):
         print(f"{embedder}: the defaults {now.thresholds!r} are already in force: nothing reset")
@@ -390,14 +406,17 @@ def _counts(values: dict[str, int]) -> str:
     return ", ".join(f"{n} {name}" for name, n in sorted(values.items())) or "none"
 
 
-async def status(url: str, embedder_kind: str) -> dict[str, Any]:
-    """Everything ``feedback-bot status`` shows, read from the database and the engine."""
+async def status(url: str, embedder: str) -> dict[str, Any]:
+    """Everything ``feedback-bot status`` shows, read from the database and the engine.
+
+    ``embedder`` is the scorer's name, or an embedder kind such as ``local``.
+    """
     from sqlalchemy.engine import make_url
 
     from feedback import overview as overview_db
     from workflows.engine import Engine, RunStatus
 
-    embedder = get_embedder(embedder_kind).name
+    embedder = _scorer(embedder)
     revision = await migrate.current(url)
     await migrate.ensure_current(url)
     async with Database(url) as db:

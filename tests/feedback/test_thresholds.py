@@ -317,3 +317,43 @@ def test_decisions_without_enough_wrong_or_new_answers_keep_the_thresholds(
     assert "9 of them say the best candidate was wrong or no request fit" in out
     assert "at least 10 are needed" in out and "the thresholds in force stay" in out
     assert _thresholds_entries(db_url) == []
+
+
+@pytest.mark.parametrize("days", ["-1", "nan", "inf", "soon"])
+def test_settled_days_must_be_a_finite_number_of_days(
+    days: str, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["calibrate", "--from-decisions", "--settled-days", days])
+    assert exit_.value.code == 2
+    assert "--settled-days: must be a finite number of days, 0 or more" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", ["--from-decisions", "--reset"])
+def test_json_is_for_files_only(
+    mode: str, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(capsys, "calibrate", mode, "--json")
+    assert code == 2 and "--json applies to FILE calibration only" in err
+
+
+def test_decisions_are_read_for_the_configured_embedder(
+    db_url: str, cli_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FEEDBACK_EMBEDDER", "openai")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    scorer = "openai:text-embedding-3-small:1536"
+
+    async def applied() -> None:
+        await migrate.upgrade(db_url)
+        async with Database(db_url) as db, db.transaction() as conn:
+            await thresholds_db.apply(
+                conn, embedder=scorer, link=0.6, ask=0.4, margin=0.02, source="files",
+                actor="me", before=None,
+            )  # fmt: skip
+
+    asyncio.run(applied())
+    code, out, _ = _run(capsys, "calibrate", "--from-decisions", "--database-url", db_url)
+    assert code == 1 and f"0 labelled decisions for {scorer}" in out
+    code, out, _ = _run(capsys, "status", "--database-url", db_url)
+    assert code == 0 and f"embedder:   {scorer}" in out and "link=0.600" in out
