@@ -85,6 +85,8 @@ class EvalReport:
         precision_lower_bound: One-sided 95 % Wilson lower bound of the link precision.
         link_share: All queries decided ``link``.
         guarded: Queries whose link the specifics guard turned into a question.
+        margin_asked: Queries asked because the runner-up was within the margin (and
+            the specifics did not differ).
     """
 
     file: str
@@ -101,6 +103,7 @@ class EvalReport:
     precision_lower_bound: float | None = None
     link_share: float | None = None
     guarded: int = 0
+    margin_asked: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The report as a JSON-ready dict (without the thresholds)."""
@@ -203,7 +206,8 @@ async def evaluate_files(
                     wilson_lower_bound(stats.right_links, stats.links) if stats.links else None
                 ),
                 link_share=tiers.count("link") / len(tiers),
-                guarded=sum(bool(d.reason) and d.mismatch is not None for d in decisions),
+                guarded=sum(d.stopped_by == "guard" for d in decisions),
+                margin_asked=sum(d.stopped_by == "margin" for d in decisions),
             )
         )
     return reports

@@ -25,7 +25,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Literal, Protocol
 
 from agents.embedders import Embedder
 from agents.errors import AgentsError, EmbedderConfigError, LLMOutputInvalid
@@ -134,6 +134,9 @@ class MatchDecision:
             differs or there is no candidate.
         reason: Why a score high enough to link was put to a person (the specifics
             differ, or the runner-up is within the margin), else ``""``.
+        stopped_by: What put that score to a person: ``"guard"`` (the specifics differ;
+            it wins when both apply, its reason being the clearer) or ``"margin"`` (the
+            runner-up is too close), else ``""``.
     """
 
     tier: Tier
@@ -143,6 +146,7 @@ class MatchDecision:
     note: str = ""
     mismatch: Mismatch | None = None
     reason: str = ""
+    stopped_by: Literal["", "guard", "margin"] = ""
 
     @property
     def best(self) -> Candidate | None:
@@ -326,24 +330,29 @@ class Matcher:
 def _guarded(text: str, decision: MatchDecision, by_embedding: bool) -> MatchDecision:
     """Apply the specifics guard and explain a margin: a ``link`` may become ``ask``.
 
-    The guard stops embedding links only: a judge reads the specifics itself.
+    The guard stops embedding links only: a judge reads the specifics itself. When the
+    runner-up is within the margin and the specifics differ too, the guard's reason is
+    given (it says what differs).
     """
     best = decision.best
     if best is None:
         return decision
     mismatch = compare(text, best.matched_text or best.text)
-    reason = ""
-    tier = decision.tier
     value = _value(best)
-    if tier is Tier.LINK and mismatch is not None and by_embedding:
-        tier, reason = Tier.ASK, mismatch.reason
-    elif tier is Tier.ASK and value >= decision.thresholds.link:
+    if value < decision.thresholds.link or decision.tier is Tier.NEW:
+        return replace(decision, mismatch=mismatch)
+    if mismatch is not None and by_embedding:
+        return replace(
+            decision, tier=Tier.ASK, mismatch=mismatch, reason=mismatch.reason, stopped_by="guard"
+        )
+    if decision.tier is Tier.ASK:
         second = _value(decision.candidates[1])  # below the margin, so there is one
         reason = (
             f"Two requests are about equally close ({value:.2f} and {second:.2f}): "
             f"a person should pick."
         )
-    return replace(decision, tier=tier, mismatch=mismatch, reason=reason)
+        return replace(decision, mismatch=mismatch, reason=reason, stopped_by="margin")
+    return replace(decision, mismatch=mismatch)
 
 
 def _apply_judgements(

@@ -87,7 +87,9 @@ def add_eval_matching(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Index each file's requests, decide each query, and report matching\n"
         "quality per file. With --json: one JSON list, an object per file with keys\n"
         "file, recall_at_1, recall_at_5, auc, link_precision, link_coverage,\n"
-        "false_link_rate, ask_share, texts_per_second (null when undefined).",
+        "false_link_rate, ask_share, texts_per_second, links, precision_lower_bound,\n"
+        "link_share, guarded (links the specifics guard stopped) and margin_asked\n"
+        "(links asked because the runner-up was too close); null when undefined.",
         epilog=METRICS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

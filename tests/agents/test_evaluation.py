@@ -12,6 +12,7 @@ import pytest
 from agents.embedders import get_embedder
 from agents.errors import MatchingDataError
 from agents.evaluation import evaluate_files, load_match_eval
+from agents.thresholds import Thresholds
 from bot.cli import main
 from tests.fakes import FakeOpenAIServer
 from tests.fakes.pytest_plugin import FAKE_OPENAI_KEY, fake_openai
@@ -33,6 +34,7 @@ KEYS = [
     "precision_lower_bound",
     "link_share",
     "guarded",
+    "margin_asked",
 ]
 
 TINY: dict[str, Any] = {
@@ -248,3 +250,29 @@ async def test_reports_count_links_their_bound_and_the_guard(tmp_path: Path) -> 
     assert report.links == 3 and report.guarded == 1
     assert report.link_share == pytest.approx(3 / 6)
     assert report.precision_lower_bound is not None and report.precision_lower_bound < 2 / 3
+
+
+async def test_guard_stops_and_margin_asks_are_counted_apart(tmp_path: Path) -> None:
+    doc = {
+        **TINY,
+        "requests": [
+            *TINY["requests"],
+            {"id": "r4", "texts": ["upgrade netty to 4.1.89"]},  # the guard stops 4.1.77
+            {"id": "r5", "texts": ["export invoices to excel"]},  # r5 and r6: a tie
+            {"id": "r6", "texts": ["export invoices to excel"]},
+            {"id": "r7", "texts": ["upgrade jackson to 2.13"]},  # a tie, and 2.14 vs 2.13
+            {"id": "r8", "texts": ["upgrade jackson to 2.13"]},
+        ],
+        "queries": [
+            *TINY["queries"],
+            {"text": "upgrade netty to 4.1.77", "match": None},
+            {"text": "export invoices to excel", "match": "r5"},
+            {"text": "upgrade jackson to 2.14", "match": None},
+        ],
+    }
+    path = write(tmp_path / "tiny.json.gz", doc)
+    margin = Thresholds(link=0.8, ask=0.5, margin=0.05)
+    (report,) = await evaluate_files([path], get_embedder("fake"), margin)
+
+    assert (report.guarded, report.margin_asked) == (2, 1)
+    assert report.to_json()["margin_asked"] == 1

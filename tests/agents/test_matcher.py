@@ -241,3 +241,19 @@ async def test_a_judge_is_not_second_guessed_by_the_guard() -> None:
 
     assert decision.tier is Tier.LINK and decision.scorer == "fake-judge"
     assert str(decision.mismatch) == "4.1.77 vs 4.1.89"  # still recorded, for calibration
+
+
+async def test_a_decision_says_what_stopped_its_link() -> None:
+    matcher = Matcher(FakeEmbedder(), thresholds=Thresholds(link=0.7, ask=0.5, margin=0.05))
+    await matcher.add_request("a", ["upgrade jackson to 2.13"])
+    await matcher.add_request("b", ["upgrade jackson to 2.13"])
+    await matcher.add_request("c", ["export invoices to excel"])
+    await matcher.add_request("d", ["export invoices to excel"])
+
+    both = await matcher.decide("upgrade jackson to 2.14")
+    tie = await matcher.decide("export invoices to excel")
+
+    assert (both.tier, both.stopped_by) == (Tier.ASK, "guard")
+    assert both.reason.startswith("They name different specifics")  # the clearer reason
+    assert (tie.tier, tie.stopped_by) == (Tier.ASK, "margin")
+    assert tie.reason.startswith("Two requests are about equally close")
