@@ -167,14 +167,17 @@ _IGNORED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("", rf"(?=[HhDdTtCcRrKkBbMm])(?i:\b(?:{_GREETING}))\b[\s,!.:;–—-]{{0,3}}{_NAME_WORD}"),
         ("best", rf"(?i:\bbest)\s*,\s*{_NAME_WORD}"),  # Best, Bob
         ("sent", r"(?i:\bsent\s+from\s+my\b)[^\n.!?]{0,30}"),  # Sent from my iPhone
-        ("$|£|€|¥", r"[$£€¥]\s?\d[\d,]*(?:\.\d+)?[kKmM]?|\b\d[\d,]*(?:\.\d+)?\s?[$£€¥]"),  # $20
+        (  # amounts: $20, £1,200.50, 20€
+            "$|£|€|¥",
+            r"[$£€¥]\s?\d[\d,]*+(?:\.\d+)?[kKmM]?|(?<![\w.,])\d[\d,]*+(?:\.\d+)?\s?[$£€¥]",
+        ),
         (
             "0|1|2|3|4|5|6|7|8|9",
-            r"(?=\d)(?<![\w.])(?:"
+            r"(?=\d)(?<![\w.,])(?:"
             r"\d{1,4}[/-]\d{1,2}[/-]\d{1,4}\b"  # dates: 12/05/2024, 2024-05-12
             r"|\d{1,2}:\d{2}(?::\d{2})?\b"  # times: 10:30
             rf"|(?i:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTH})\b(?:\s+\d{{4}}\b)?)"  # 5 May
-            rf"|\d[\d,]*(?:\.\d+)?\+?\s?(?:{_UNITS})(?!\w)"  # quantities: 30s, 10 MB
+            rf"|\d[\d,]*+(?:\.\d+)?\+?\s?(?:{_UNITS})(?!\w)"  # quantities: 30s, 10 MB
             r")",
         ),
         (
@@ -189,7 +192,7 @@ _IGNORED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 """Spans that are never specifics (module docstring), each pass run only when the
 lowercased text holds one of its triggers (``|``-separated; none: always)."""
 _COUNT = re.compile(
-    r"(?=\d)(?<![\w.,#$£€¥-])\d[\d,]*(?:\s?[-–]\s?\d[\d,]*)?\+?\s+([a-z]{2,}s|people|staff|folks)\b"
+    r"(?=\d)(?<![\w.,#$£€¥-])\d[\d,]*+(?:\s?[-–]\s?\d[\d,]*+)?\+?\s+([a-z]{2,}s|people|staff|folks)\b"
 )
 """A number before a plural noun: "40 agents", "2-3 deals", "1000+ users"."""
 _NAME_BEFORE = re.compile(r"\b([A-Za-z][\w+#]*+|v)[ ]$", re.IGNORECASE)
