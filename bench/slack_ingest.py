@@ -922,6 +922,8 @@ async def run(args: argparse.Namespace, names: list[str], folder: Path) -> list[
                 servers[name] = start_server(name, folder, sim, url, args.concurrency)
             for server in servers.values():
                 await server.ready(session, "/readyz" if server.name in FILING else "/healthz")
+                if server.name == "bot":  # serve's worker child: started, not starting
+                    await server.printed("worker ready")
                 for worker in server.companions:
                     await worker.printed("worker ready")
         bench = Bench(args, servers, CpuMeter({"simulator": sim, **servers}, databases))

@@ -125,7 +125,7 @@ async def follow(fd: int, worker: Worker, stop: asyncio.Event) -> None:
             held = chunk[-1:] == HOLD  # only the latest change counts
             if held != worker.paused:
                 worker.pause() if held else worker.resume()
-                logger.debug("worker %s", "held back" if held else "released")
+                logger.info("worker %s", "held back: a burst of requests" if held else "released")
     finally:
         transport.close()
     logger.info("the server closed the worker's pipe: stopping")

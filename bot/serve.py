@@ -155,6 +155,7 @@ class WorkerChild:
         """Hold the worker back (a burst of requests) or let it go (see
         :mod:`bot.pressure`); a worker being restarted gets the latest word."""
         self._held = held
+        logger.info("requests are queuing: holding the worker back" if held else "calm again")
         if self._control is None:
             return
         # a full pipe loses nothing (the child acts on the last byte it reads); a child

@@ -27,7 +27,7 @@ import aiohttp
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -40,6 +40,7 @@ from agents import Embedder
 from bot import guard
 from bot.app import build_app, listener_client
 from bot.context import Bot
+from bot.events_path import Answer, SlackEventsPath
 from bot.installs import InstalledWorkspaces
 from bot.metrics import CONTENT_TYPE, exposition
 from bot.pressure import Pressure
@@ -169,28 +170,37 @@ def create_server(
 
     server = FastAPI(title="Feedback Bot", lifespan=lifespan, docs_url=None, redoc_url=None)
 
-    @server.post("/slack/events")
-    async def slack_events(request: Request) -> Response:
+    async def answer(body: bytes, headers: Mapping[str, str], query: str) -> Answer:
         if pressure is None:
-            return await answer(request)
+            return await acknowledge(body, headers, query)
         pressure.enter()
         try:
-            return await answer(request)
+            return await acknowledge(body, headers, query)
         finally:
             pressure.exit()
 
-    async def answer(request: Request) -> Response:
-        body = await request.body()
-        verdict = guard.check(body, request.headers, signing_secret=secret, now=time.time())
+    async def acknowledge(body: bytes, headers: Mapping[str, str], query: str) -> Answer:
+        verdict = guard.check(body, headers, signing_secret=secret, now=time.time())
         if verdict is not None:
             logger.warning("refused a Slack request: %s", verdict.reason)
-            return JSONResponse({"error": verdict.reason}, status_code=verdict.status)
-        if live.handler is None:
-            return JSONResponse({"error": "starting"}, status_code=503)
-        if _kind(body, request.headers.get("content-type", "")) == "app_rate_limited":
+            return _json(verdict.status, {"error": verdict.reason})
+        if live.running is None:
+            return _json(503, {"error": "starting"})
+        if b"app_rate_limited" in body and _kind(body, headers.get("content-type", "")) == (
+            "app_rate_limited"
+        ):
             logger.warning("Slack is rate-limiting this app's events for a minute")
-            return Response(status_code=200)
-        return await live.handler.handle(request)
+            return Answer(200)
+        request = AsyncBoltRequest(body=body.decode(), query=query, headers=dict(headers))
+        response = await live.running.app.async_dispatch(request)
+        return Answer(
+            response.status,
+            response.body.encode() if isinstance(response.body, str) else response.body,
+            response.first_headers_without_set_cookie(),
+        )
+
+    # Slack's requests are answered before FastAPI routes anything (bot.events_path)
+    server.add_middleware(SlackEventsPath, answer=answer)
 
     @server.get("/slack/install")
     @server.get("/slack/oauth_redirect")
@@ -230,6 +240,10 @@ def create_server(
 class _Live:
     running: Running | None = None
     handler: AsyncSlackRequestHandler | None = None
+
+
+def _json(status: int, content: dict[str, str]) -> Answer:
+    return Answer(status, json.dumps(content).encode(), {"content-type": "application/json"})
 
 
 def _kind(body: bytes, content_type: str) -> str | None:
