@@ -61,12 +61,21 @@ async def run_demo(
         print(f"\nfeedback-bot demo: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     took = time.monotonic() - started
+    python = _shown(Path(sys.executable))
     out.write(
         f"\nDone in {took:.0f} s: {outcome.feedback} feedback items filed, "
         f"{len(outcome.checks)} checks passed, "
         f"{sum(transcript.reads.values())} reads from Slack not shown.\n"
         "Where to look next: every run, its steps and their results:\n"
-        f"  python -m workflows runs list --database-url {url}\n"
-        f"  python -m workflows runs show {outcome.first_run} --database-url {url}\n"
+        f"  {python} -m workflows runs list --database-url {url}\n"
+        f"  {python} -m workflows runs show {outcome.first_run} --database-url {url}\n"
     )
     return 0
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be said from here (``.venv/bin/python``)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -57,7 +57,7 @@ async def test_the_demo_plays_every_journey_and_exits_0(tmp_path: Path) -> None:
         "REPORTING · DAILY INSIGHTS",
         "WEEKLY FEEDBACK DIGEST",
         "REQUESTS YOU FOLLOW",
-        "python -m workflows runs list --database-url " + url,
+        " -m workflows runs list --database-url " + url,
     ]
     missing = [line for line in seen if line not in transcript]
     assert not missing, transcript
