@@ -41,8 +41,11 @@ class SlackEventsPath:
         self.answer = answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != EVENTS_PATH or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["path"].rstrip("/") != EVENTS_PATH:
             await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":  # the Request URL is right, the method is not
+            await _send(send, Answer(405, b"", {"allow": "POST"}))
             return
         body = await _body(receive)
         if body is None:  # the client left before sending it all
@@ -51,15 +54,19 @@ class SlackEventsPath:
             name.decode("latin-1").lower(): value.decode("latin-1")
             for name, value in scope["headers"]
         }
-        answer = await self.answer(body, headers, scope.get("query_string", b"").decode())
-        out = [(b"content-length", str(len(answer.body)).encode())]
-        out += [
-            (k.lower().encode("latin-1"), v.encode("latin-1"))
-            for k, v in answer.headers.items()
-            if k.lower() != "content-length"
-        ]
-        await send({"type": "http.response.start", "status": answer.status, "headers": out})
-        await send({"type": "http.response.body", "body": answer.body})
+        query = scope.get("query_string", b"").decode("latin-1")  # as Starlette reads it
+        await _send(send, await self.answer(body, headers, query))
+
+
+async def _send(send: Send, answer: Answer) -> None:
+    out = [(b"content-length", str(len(answer.body)).encode())]
+    out += [
+        (k.lower().encode("latin-1"), v.encode("latin-1"))
+        for k, v in answer.headers.items()
+        if k.lower() != "content-length"
+    ]
+    await send({"type": "http.response.start", "status": answer.status, "headers": out})
+    await send({"type": "http.response.body", "body": answer.body})
 
 
 async def _body(receive: Receive) -> bytes | None:

@@ -158,8 +158,8 @@ class WorkerChild:
         logger.info("requests are queuing: holding the worker back" if held else "calm again")
         if self._control is None:
             return
-        # a full pipe loses nothing (the child acts on the last byte it reads); a child
-        # that died is restarted and told again
+        # a write to a full pipe is dropped (it would take hours of bursts while the
+        # child does not read); a child that died is restarted and told again
         with contextlib.suppress(BlockingIOError, BrokenPipeError):
             os.write(self._control, HOLD if held else RELEASE)
 

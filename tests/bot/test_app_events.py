@@ -187,6 +187,30 @@ async def test_forged_stale_and_malformed_requests_touch_nothing(slack_app: App)
     assert not slack_app.sim.calls("auth.test")[1:]  # nothing past start-up reached Slack
 
 
+async def test_the_request_url_answers_other_methods_paths_and_bytes_plainly(
+    slack_app: App,
+) -> None:
+    # a monitor or a person checking the URL: it exists, for POST only
+    for method in ("GET", "HEAD", "PUT"):
+        answer = await slack_app.http.request(method, "/slack/events")
+        assert (answer.status_code, answer.headers["allow"]) == (405, "POST"), method
+    # a trailing slash is the same Request URL
+    challenge = slack.url_verification("tr41l1ng")
+    body, headers = challenge
+    answer = await slack_app.http.post("/slack/events/", content=body, headers=headers)
+    assert answer.status_code == 200 and answer.json() == {"challenge": "tr41l1ng"}
+    # a forged request with an odd query, an unsigned "ssl_check" that is not UTF-8:
+    # refused, never a 500
+    body, headers = slack.reaction_added(ACME_CHANNEL, "1.2", SAM, secret="wrong")
+    answer = await slack_app.http.post("/slack/events?a=%FF\xff", content=body, headers=headers)
+    assert answer.status_code == 401
+    probe = await slack_app.http.post(
+        "/slack/events", content=b"ssl_check=1&token=\xff", headers={"content-type": slack.FORM}
+    )
+    assert probe.status_code == 401
+    assert await run_count(slack_app) == 0
+
+
 async def test_health_and_readiness(slack_app: App) -> None:
     assert (await slack_app.http.get("/healthz")).json() == {"status": "ok"}
     ready = await slack_app.http.get("/readyz")
