@@ -100,7 +100,6 @@ def add_eval_matching(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     async def handler(args: argparse.Namespace) -> int:
         import json
-        import os
 
         from agents import evaluation as ev
         from agents.errors import AgentsError
@@ -108,13 +107,7 @@ def add_eval_matching(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
         embedder = None
         try:
-            embedder = ev.build_embedder(
-                args.embedder or "local",
-                model=args.model,
-                dimensions=args.dimensions,
-                base_url=args.base_url,
-                environ=os.environ,
-            )
+            embedder = _file_embedder(args)
             thresholds = ev.resolve_thresholds(
                 embedder, link=args.link, ask=args.ask, margin=args.margin
             )
@@ -249,19 +242,27 @@ def _has_csv(args: argparse.Namespace) -> bool:
     return any(str(f).lower().endswith(".csv") for f in args.files)
 
 
-async def _calibrate_files(args: argparse.Namespace) -> int:
-    import json
+def _file_embedder(args: argparse.Namespace) -> Embedder:
+    """The embedder ``eval-matching`` and ``calibrate`` score files with (their options)."""
     import os
 
     from agents import evaluation as ev
 
-    embedder = ev.build_embedder(
+    return ev.build_embedder(
         args.embedder or "local",
         model=args.model,
         dimensions=args.dimensions,
         base_url=args.base_url,
         environ=os.environ,
     )
+
+
+async def _calibrate_files(args: argparse.Namespace) -> int:
+    import json
+
+    from agents import evaluation as ev
+
+    embedder = _file_embedder(args)
     try:
         sources = await _matching_sources(args, embedder.name)
         result = await ev.calibrate_files(
