@@ -231,12 +231,7 @@ async def _apply_or_say(
             margin=new.margin,
             source=source,
             actor=ACTOR,
-            before={
-                "link": now.thresholds.link,
-                "ask": now.thresholds.ask,
-                "margin": now.thresholds.margin,
-                "source": now.source,
-            },
+            before=_audited(now),
             details={
                 "precision": result.precision,
                 "confidence": result.confidence,
@@ -281,12 +276,7 @@ async def reset_to_defaults(db: Database, embedder: str) -> int:
             conn,
             embedder=embedder,
             actor=ACTOR,
-            before={
-                "link": now.thresholds.link,
-                "ask": now.thresholds.ask,
-                "margin": now.thresholds.margin,
-                "source": now.source,
-            },
+            before=_audited(now),
         )
     print(
         f"reset {embedder} to its defaults {_defaults(embedder)!r} (until now: "
@@ -444,4 +434,14 @@ async def status(url: str, embedder: str) -> dict[str, Any]:
         "waiting": total(RunStatus.WAITING),
         "running": total(RunStatus.RUNNING, RunStatus.PENDING),
         "failed": total(RunStatus.FAILED, RunStatus.CRASHED),
+    }
+
+
+def _audited(now: InForce) -> dict[str, Any]:
+    """The thresholds in force, as the audit entry records what they replace."""
+    return {
+        "link": now.thresholds.link,
+        "ask": now.thresholds.ask,
+        "margin": now.thresholds.margin,
+        "source": now.source,
     }
