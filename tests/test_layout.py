@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import json
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -79,3 +82,35 @@ def test_imports_flow_one_way(package: str) -> None:
 def test_workflows_package_init_stays_empty() -> None:
     tree = ast.parse((ROOT / "workflows" / "__init__.py").read_text())
     assert not [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+
+
+def _declared_dependencies() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {
+        _normalized(re.split(r"[\s<>=!~;\[]", spec, maxsplit=1)[0])
+        for spec in project["dependencies"]
+    }
+
+
+def _normalized(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def test_what_the_packages_import_is_installed_by_a_plain_install() -> None:
+    # `pip install feedback-bot` (no extras) must be enough to run everything the packages
+    # import: the demo once needed httpx, which only the dev extra declared
+    # starlette is FastAPI's own foundation (its ASGI types), pinned by FastAPI itself
+    declared = _declared_dependencies() | {"starlette"}
+    owners = importlib.metadata.packages_distributions()
+    first_party = {"agents", "feedback", "workflows", "bot"}
+    missing = set()
+    for package in first_party:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for module in _imported(path):
+                head = module.split(".")[0]
+                if head in first_party or head in sys.stdlib_module_names:
+                    continue
+                distributions = {_normalized(d) for d in owners.get(head, [head])}
+                if not distributions & declared:
+                    missing.add(f"{path.relative_to(ROOT)} imports {head}")
+    assert sorted(missing) == []
