@@ -489,6 +489,9 @@ class CpuMeter:
 
     def sample(self) -> dict[str, float]:
         out = {name: sum(_cpu(pid) for pid in p.pids) for name, p in self.procs.items()}
+        for name, p in self.procs.items():  # of which serve's worker child
+            if children := _children(p.proc.pid):
+                out[f"{name} worker"] = sum(_cpu(pid) for pid in children)
         backends = [pid for name in self.databases for pid in _backends(name)]
         out |= {f"pg{pid}": _cpu(pid) for pid in backends}
         out["sender"] = _cpu(os.getpid())
@@ -697,7 +700,8 @@ async def measure(bench: Bench, server: Process, run: Awaitable[Phase], label: s
     into: dict[str, float] = {}
     with bench.cpu.measure(into), _py_spy(bench.args.profile, server, label):
         phase = await run
-    phase.cpu = {k: into[k] for k in (server.name, "simulator", "postgres", "sender")}
+    names = (server.name, f"{server.name} worker", "simulator", "postgres", "sender")
+    phase.cpu = {k: into[k] for k in names if k in into}
     summary = phase.summary()
     print(
         f"  {label:30} {summary['events_per_s']:7.1f} ev/s  p50 {summary['p50_ms']:6.1f}"
@@ -824,6 +828,7 @@ def report(rounds: list[dict[str, Any]], names: list[str], args: argparse.Namesp
             print(f"{title + ': ' + unit:24}" + "".join(f"{c:12.1f}" for c in cells))
         cpu = [_cpu_per_event(rounds, name, phase) for name in names]
         print(f"{title + ': cpu ms/event':24}" + "".join(f"{c:12.2f}" for c in cpu))
+    print(f"{'flat out: x baseline':24}" + "".join(f"{_ratio(rounds, n):12.2f}" for n in names))
     for name in names[1:-1]:
         print(f"  {name}: {VARIANTS[name]}")
     print(f"\n{ISSUE_BASELINE}\n")
@@ -856,10 +861,17 @@ def _cpu_per_event(rounds: list[dict[str, Any]], name: str, phase: str) -> float
     return 1000 * float(statistics.median(per))
 
 
-def targets(rounds: list[dict[str, Any]], name: str, args: argparse.Namespace) -> list[Row]:
-    ratio = statistics.median(  # the same number of events: the ratio of the durations
-        r["baseline_flat"].seconds / r[f"{name}_flat"].seconds for r in rounds
+def _ratio(rounds: list[dict[str, Any]], name: str) -> float:
+    """Flat out: ``name``'s events per second over the baseline's (median of the rounds)."""
+    return float(
+        statistics.median(  # the same number of events: the ratio of the durations
+            r["baseline_flat"].seconds / r[f"{name}_flat"].seconds for r in rounds
+        )
     )
+
+
+def targets(rounds: list[dict[str, Any]], name: str, args: argparse.Namespace) -> list[Row]:
+    ratio = _ratio(rounds, name)
     p99 = _median(rounds, f"{name}_paced", "p99_ms")
     return [
         (

@@ -8,8 +8,9 @@
     GET  /metrics        Prometheus's text format (see bot.metrics)
 
 The lifespan opens everything once: the database, the workflows' collaborators, the
-engine with an in-process worker, the schedules, the Bolt app. A request is checked
-by :mod:`bot.guard` on its exact bytes before Bolt sees it.
+engine with an in-process worker, the schedules, the Bolt app. Slack's requests take
+turns (:mod:`bot.turns`), and each is checked by :mod:`bot.guard` on its exact bytes
+before Bolt sees it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from bot.events_path import Answer, SlackEventsPath
 from bot.installs import InstalledWorkspaces
 from bot.metrics import CONTENT_TYPE, exposition
 from bot.pressure import Pressure
+from bot.turns import Turns
 from feedback.errors import ConfigurationError
 from feedback.migrate import ensure_current
 from feedback.settings import Settings
@@ -170,11 +172,15 @@ def create_server(
 
     server = FastAPI(title="Feedback Bot", lifespan=lifespan, docs_url=None, redoc_url=None)
 
+    turns = Turns()
+
     async def answer(body: bytes, headers: Mapping[str, str], query: str) -> Answer:
         if pressure is None:
+            await turns.take()
             return await acknowledge(body, headers, query)
         pressure.enter()
         try:
+            await turns.take()
             return await acknowledge(body, headers, query)
         finally:
             pressure.exit()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import functools
 import importlib
 import json
 import math
@@ -48,7 +49,22 @@ def dumps(value: Any, where: str) -> str:
     Raises:
         SerializationError: The value, or something inside it, is not supported.
     """
-    return json.dumps(_encode(value, where), separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(_encode(value, (where,)))
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+_Path = tuple[Any, ...]
+"""Where a value sits: ``(where,)``, or ``(parent path, index or key)``. Every value a
+run stores is encoded on the hot path, so the path is spelled out only for an error."""
+
+
+def _shown(path: _Path) -> str:
+    keys: list[str] = []
+    while len(path) == 2:
+        path, key = path
+        keys.append(f"[{key!r}]" if isinstance(key, str) else f"[{key}]")
+    return str(path[0]) + "".join(reversed(keys))
 
 
 def loads(text: str | None) -> Any:
@@ -58,42 +74,49 @@ def loads(text: str | None) -> Any:
     return _decode(json.loads(text))
 
 
-def _encode(value: Any, path: str) -> JSON:
+def _encode(value: Any, path: _Path) -> JSON:
     if isinstance(value, _SCALARS):
         if isinstance(value, float) and not math.isfinite(value):  # no JSON form
             shown = "NaN" if math.isnan(value) else f"{value!r} (not finite)"
-            raise SerializationError(f"{path} is {shown}, which JSON cannot store")
+            raise SerializationError(f"{_shown(path)} is {shown}, which JSON cannot store")
         return value
     if isinstance(value, list | tuple):
-        return [_encode(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return [_encode(item, (path, i)) for i, item in enumerate(value)]
     if isinstance(value, dict):
         return _encode_dict(value, path)
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise SerializationError(
-                f"{path} is a naive datetime ({value!r}); store timezone-aware datetimes, "
-                "e.g. datetime.now(timezone.utc)"
+                f"{_shown(path)} is a naive datetime ({value!r}); store timezone-aware "
+                "datetimes, e.g. datetime.now(timezone.utc)"
             )
         return {"$dt": value.isoformat()}
     if isinstance(value, bytes | bytearray):
         return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        fields = {name: getattr(value, name) for name in _field_names(type(value))}
         return {"$dc": [_class_path(type(value)), _encode_dict(fields, path)]}
     if _is_pydantic(value):
         return {"$pd": [_class_path(type(value)), value.model_dump(mode="json")]}
     raise SerializationError(
-        f"{path} has type {type(value).__qualname__}, which cannot be stored; use JSON "
-        "values, timezone-aware datetimes, bytes, dataclasses or pydantic models"
+        f"{_shown(path)} has type {type(value).__qualname__}, which cannot be stored; use "
+        "JSON values, timezone-aware datetimes, bytes, dataclasses or pydantic models"
     )
 
 
-def _encode_dict(value: dict[Any, Any], path: str) -> JSON:
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _encode_dict(value: dict[Any, Any], path: _Path) -> JSON:
     out: dict[str, JSON] = {}
     for key, item in value.items():
         if not isinstance(key, str):
-            raise SerializationError(f"{path} has a non-string key {key!r}; JSON keys are strings")
-        out[key] = _encode(item, f"{path}[{key!r}]")
+            raise SerializationError(
+                f"{_shown(path)} has a non-string key {key!r}; JSON keys are strings"
+            )
+        out[key] = item if type(item) is str else _encode(item, (path, key))
     if len(out) == 1 and next(iter(out)).startswith("$"):
         return {"$map": out}
     return out
