@@ -37,7 +37,8 @@ of every server but the baseline with py-spy (collapsed stacks, ``--format raw``
 
 Run::
 
-    .venv/bin/python bench/slack_ingest.py                 # 3 rounds, about 5 minutes
+    .venv/bin/python bench/slack_ingest.py                 # 3 rounds, about 8 minutes
+    .venv/bin/python bench/slack_ingest.py --client httpx   # the issue's own sender
     .venv/bin/python bench/slack_ingest.py --rounds 1 --variants insert,acks,acks-quiet
     .venv/bin/python bench/slack_ingest.py --rounds 2 --variants split-nice --json out.json
     .venv/bin/python bench/slack_ingest.py --rounds 1 --profile var/prof   # needs py-spy

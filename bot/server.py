@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -163,6 +163,7 @@ def create_server(
             engine_options=engine_options,
         ) as bot:
             live.running, live.handler = bot, AsyncSlackRequestHandler(bot.app)
+            live.turns = Turns()  # of this event loop
             server.state.running = bot  # for whoever embeds the server (tests, the demo)
             logger.info("serving Slack requests")
             try:
@@ -172,15 +173,13 @@ def create_server(
 
     server = FastAPI(title="Feedback Bot", lifespan=lifespan, docs_url=None, redoc_url=None)
 
-    turns = Turns()
-
     async def answer(body: bytes, headers: Mapping[str, str], query: str) -> Answer:
         if pressure is None:
-            await turns.take()
+            await live.turns.take()
             return await acknowledge(body, headers, query)
         pressure.enter()
         try:
-            await turns.take()
+            await live.turns.take()
             return await acknowledge(body, headers, query)
         finally:
             pressure.exit()
@@ -246,6 +245,7 @@ def create_server(
 class _Live:
     running: Running | None = None
     handler: AsyncSlackRequestHandler | None = None
+    turns: Turns = field(default_factory=Turns)
 
 
 def _json(status: int, content: dict[str, str]) -> Answer:

@@ -95,11 +95,16 @@ async def test_a_request_waiting_on_something_slow_does_not_hold_the_turn() -> N
     assert log == ["slow started", "quick answered", "slow answered"]
 
 
-async def test_a_request_cancelled_while_waiting_leaves_the_turns_working() -> None:
-    turns = Turns()
-    await turns.take()
-    waiting = asyncio.create_task(turns.take())
-    await asyncio.sleep(0)
-    waiting.cancel()
-    await asyncio.gather(waiting, return_exceptions=True)
-    await asyncio.wait_for(turns.take(), timeout=1)
+async def test_a_request_cancelled_while_waiting_passes_its_turn_on() -> None:
+    turns, order = Turns(), list[str]()
+
+    async def request(name: str) -> None:
+        await turns.take()
+        order.append(name)
+
+    await turns.take()  # a request is starting: the next ones wait
+    first, second, third = (asyncio.create_task(request(n)) for n in ("1st", "2nd", "3rd"))
+    await asyncio.sleep(0)  # all three are waiting now
+    second.cancel()
+    await asyncio.wait_for(asyncio.gather(first, third), timeout=1)
+    assert order == ["1st", "3rd"] and second.cancelled()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
-import functools
 import importlib
 import json
 import math
@@ -94,7 +93,7 @@ def _encode(value: Any, path: _Path) -> JSON:
     if isinstance(value, bytes | bytearray):
         return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {name: getattr(value, name) for name in _field_names(type(value))}
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
         return {"$dc": [_class_path(type(value)), _encode_dict(fields, path)]}
     if _is_pydantic(value):
         return {"$pd": [_class_path(type(value)), value.model_dump(mode="json")]}
@@ -102,11 +101,6 @@ def _encode(value: Any, path: _Path) -> JSON:
         f"{_shown(path)} has type {type(value).__qualname__}, which cannot be stored; use "
         "JSON values, timezone-aware datetimes, bytes, dataclasses or pydantic models"
     )
-
-
-@functools.cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _encode_dict(value: dict[Any, Any], path: _Path) -> JSON:
