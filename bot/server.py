@@ -174,15 +174,14 @@ def create_server(
     server = FastAPI(title="Feedback Bot", lifespan=lifespan, docs_url=None, redoc_url=None)
 
     async def answer(body: bytes, headers: Mapping[str, str], query: str) -> Answer:
-        if pressure is None:
-            await live.turns.take()
-            return await acknowledge(body, headers, query)
-        pressure.enter()
+        if pressure is not None:  # a request waiting for its turn is in flight too
+            pressure.enter()
         try:
             await live.turns.take()
             return await acknowledge(body, headers, query)
         finally:
-            pressure.exit()
+            if pressure is not None:
+                pressure.exit()
 
     async def acknowledge(body: bytes, headers: Mapping[str, str], query: str) -> Answer:
         verdict = guard.check(body, headers, signing_secret=secret, now=time.time())
